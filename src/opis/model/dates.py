@@ -1,0 +1,115 @@
+"""Dates as archives print them, turned into EDTF (Library of Congress).
+
+Exact dates become plain ISO 8601 (``1956-12-28``); partial and uncertain ones keep
+their uncertainty (``1967-11``, ``1957-01-X9``, ``1956?``). The ``edtf`` package
+validates every value we produce and gives sortable bounds for range filters.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date
+
+import edtf
+
+MONTHS = {
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3,
+    "apr": 4, "april": 4, "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7,
+    "aug": 8, "august": 8, "sep": 9, "sept": 9, "september": 9, "oct": 10,
+    "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
+}
+ROMAN_MONTHS = {
+    "I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6,
+    "VII": 7, "VIII": 8, "IX": 9, "X": 10, "XI": 11, "XII": 12,
+}
+
+_DAY = r"(?P<day>[0-9?]{1,2})"
+_MONTH = r"(?P<month>[A-Za-z]{3,9})\.?"
+_YEAR = r"(?P<year>[0-9?]{4})"
+_PATTERNS = [
+    re.compile(rf"^{_MONTH}\s+{_DAY},?\s+{_YEAR}$"),  # December 28, 1956
+    re.compile(rf"^{_DAY}\s+{_MONTH},?\s+{_YEAR}$"),  # 28 December 1956, ?9 Jan 1957
+    re.compile(rf"^{_MONTH},?\s+{_YEAR}$"),  # November 1967
+    re.compile(r"^(?P<day>\d{1,2})\.(?P<roman>[IVX]{1,4})\.(?P<year>\d{2}|\d{4})$"),  # 15.II.57
+    re.compile(r"^(?P<year>\d{4})-(?P<month_n>\d{2})(?:-(?P<day>\d{2}))?$"),  # ISO
+    re.compile(r"^(?P<year>\d{4})(?P<q>\??)$"),  # 1956, 1956?
+]
+
+
+def _digits(value: str, width: int) -> str:
+    """Zero-pad a day or year that may contain '?' for an unreadable digit (EDTF 'X')."""
+    return value.replace("?", "X").rjust(width, "0")
+
+
+def to_edtf(text: str | None) -> str | None:
+    """Return the EDTF form of a printed date, or None when it is not a date we know."""
+    if not text:
+        return None
+    s = " ".join(text.strip().strip(".").split())
+    for pat in _PATTERNS:
+        m = pat.match(s)
+        if not m:
+            continue
+        g = m.groupdict()
+        year = g.get("year") or ""
+        if len(year) == 2:  # 2.I.57: a two-digit year in a 20th-century endorsement
+            year = "19" + year
+        year = _digits(year, 4)
+        if g.get("roman"):
+            month = ROMAN_MONTHS.get(g["roman"])
+        elif g.get("month_n"):
+            month = int(g["month_n"])
+        elif g.get("month"):
+            month = MONTHS.get(g["month"].lower())
+        else:
+            month = None
+        if g.get("month") and month is None:
+            continue
+        result = year
+        if month is not None:
+            result += f"-{month:02d}"
+            if g.get("day"):
+                result += "-" + _digits(g["day"], 2)
+        if g.get("q"):
+            result += "?"
+        return result if is_valid(result) else None
+    return None
+
+
+def is_valid(value: str) -> bool:
+    try:
+        edtf.parse_edtf(value)
+    except Exception:  # edtf raises its own EDTFParseException and ValueErrors
+        return False
+    return True
+
+
+def bounds(value: str | None) -> tuple[date, date] | None:
+    """Earliest and latest day an EDTF value may mean: what date-range filters compare.
+
+    Unspecified digits (``1957-01-X9``) are widened by hand: the edtf package cannot
+    compute bounds for a partly unspecified day.
+    """
+    if not value or not is_valid(value):
+        return None
+    m = re.fullmatch(r"([0-9X]{4})(?:-([0-9X]{2}))?(?:-([0-9X]{2}))?[?~%]?", value)
+    if m:
+        y, mo, d = m.groups()
+        lo_y, hi_y = int(y.replace("X", "0")), int(y.replace("X", "9"))
+        lo_m = int(mo.replace("X", "0")) if mo else 1
+        hi_m = int(mo.replace("X", "9")) if mo else 12
+        lo_m, hi_m = max(1, min(lo_m, 12)), max(1, min(hi_m, 12))
+        lo_d = max(1, int(d.replace("X", "0"))) if d else 1
+        last = calendar.monthrange(hi_y, hi_m)[1]
+        hi_d = min(int(d.replace("X", "9")), last) if d else last
+        try:
+            return date(lo_y, lo_m, lo_d), date(hi_y, hi_m, hi_d)
+        except ValueError:
+            return None
+    try:
+        parsed = edtf.parse_edtf(value)
+        lo, hi = parsed.lower_strict(), parsed.upper_strict()
+        return date(lo.tm_year, lo.tm_mon, lo.tm_mday), date(hi.tm_year, hi.tm_mon, hi.tm_mday)
+    except (ValueError, OverflowError, AttributeError):  # open or unbounded intervals
+        return None

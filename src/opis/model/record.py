@@ -1,0 +1,159 @@
+"""The domain record: what a historian needs to read, search and cite one document.
+
+Plain dataclasses, no I/O. Every class round-trips through ``to_dict``/``from_dict``
+so the store, the JSON API and the exports share one serialization.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from opis.model.entity import Mention
+
+# Annotation kinds, named after TEI P5 where one matches (see docs/apparatus.md).
+ANNOTATION_KINDS: dict[str, str] = {
+    "stamp": "Stamp",
+    "handwritten": "Handwritten",
+    "illegible": "Illegible",
+    "typed_over": "Typed over",
+    "deleted": "Crossed out",
+    "sic": "[SIC]",
+    "supplied": "Supplied by the translator",
+    "original_term": "Original term",
+    "gloss": "Translator's gloss",
+    "romanization": "Variant spelling",
+    "head": "Heading",
+}
+
+CONTRIBUTOR_ROLES = (
+    "obtained_by",
+    "translator",
+    "contributor",
+    "transcriber",
+    "editor",
+    "annotator",
+)
+
+
+@dataclass
+class Annotation:
+    """A span of ``Record.text`` the translator marked; ``text`` == record.text[start:end]."""
+
+    kind: str
+    start: int
+    end: int
+    text: str
+    note: str | None = None
+
+
+@dataclass
+class ArchivalReference:
+    """Where the original lies. ``text`` is always kept verbatim; parts only when parsed."""
+
+    text: str
+    repository: str | None = None
+    fond: str | None = None
+    opis: str | None = None
+    delo: str | None = None
+    folios: str | None = None
+
+
+@dataclass
+class Contributor:
+    name: str
+    role: str
+
+
+@dataclass
+class Author:
+    name: str
+    title: str | None = None
+
+
+@dataclass
+class Stamp:
+    text: str
+    date: str | None = None  # EDTF
+    number: str | None = None
+
+
+@dataclass
+class HandwrittenNote:
+    text: str
+    position: str | None = None
+
+
+@dataclass
+class Contents:
+    """What the published text is: a translation into English, a transcription..."""
+
+    kind: str = "translation"
+    language: str | None = "en"
+
+
+@dataclass
+class Record:
+    id: str
+    title: str
+    text: str = ""
+    date: str | None = None  # EDTF (ISO 8601 when exact)
+    citation: str | None = None
+    source_url: str | None = None
+    summary: str | None = None
+    donors: list[str] = field(default_factory=list)
+    original_language: str | None = None  # ISO 639-1 where one exists
+    contents: Contents | None = None
+    archival_reference: ArchivalReference | None = None
+    contributors: list[Contributor] = field(default_factory=list)
+    classification: str | None = None
+    document_number: str | None = None
+    authors: list[Author] = field(default_factory=list)
+    distribution: list[str] = field(default_factory=list)
+    distribution_instruction: str | None = None
+    stamps: list[Stamp] = field(default_factory=list)
+    handwritten_notes: list[HandwrittenNote] = field(default_factory=list)
+    authentication: str | None = None
+    endorsements: list[str] = field(default_factory=list)
+    annotations: list[Annotation] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    subjects: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)  # headings from source metadata
+    organizations: list[str] = field(default_factory=list)
+    rights: str | None = None
+    repository_title: str | None = None
+    source_format: str | None = None
+    source_path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Record:
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in data.items() if k in known}
+        if kw.get("contents") is not None:
+            kw["contents"] = Contents(**kw["contents"])
+        if kw.get("archival_reference") is not None:
+            kw["archival_reference"] = ArchivalReference(**kw["archival_reference"])
+        kw["contributors"] = [Contributor(**c) for c in kw.get("contributors") or []]
+        kw["authors"] = [Author(**a) for a in kw.get("authors") or []]
+        kw["stamps"] = [Stamp(**s) for s in kw.get("stamps") or []]
+        kw["handwritten_notes"] = [HandwrittenNote(**h) for h in kw.get("handwritten_notes") or []]
+        kw["annotations"] = [Annotation(**a) for a in kw.get("annotations") or []]
+        kw["mentions"] = [Mention(**m) for m in kw.get("mentions") or []]
+        return cls(**kw)
+
+    def check_annotations(self) -> list[str]:
+        """Return problems with annotation offsets (empty when every span slices its words)."""
+        problems = []
+        for i, a in enumerate(self.annotations):
+            if not (0 <= a.start <= a.end <= len(self.text)):
+                problems.append(f"annotation {i} ({a.kind}) offsets {a.start}-{a.end} out of range")
+            elif self.text[a.start : a.end] != a.text:
+                problems.append(f"annotation {i} ({a.kind}) text does not match its offsets")
+            if a.kind not in ANNOTATION_KINDS:
+                problems.append(f"annotation {i} has unknown kind {a.kind!r}")
+        return problems
