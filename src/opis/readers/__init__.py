@@ -1,0 +1,45 @@
+"""Readers: one module per source format, chosen by sniffing each file.
+
+Each module has ``sniff(path, head) -> bool`` and ``read(path) -> Iterator[Item]``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+from opis.readers.base import Item, ReadError
+
+# Order matters: the first module whose sniff() accepts a file reads it.
+READERS = ["opis.readers.wcda_text"]
+SUFFIXES = {".txt", ".md", ".markdown", ".jsonl", ".ndjson", ".json", ".csv", ".xml", ".tei"}
+
+
+def reader_for(path: Path) -> ModuleType:
+    with path.open("rb") as f:
+        head = f.read(65536)
+    for name in READERS:
+        module = importlib.import_module(name)
+        if module.sniff(path, head):
+            return module
+    raise ReadError(path, "unknown format: not a file opis can read", line=None)
+
+
+def read_path(path: Path) -> Iterator[Item]:
+    yield from reader_for(path).read(path)
+
+
+def discover(paths: list[Path]) -> Iterator[Path]:
+    """Files under the given paths, in a stable order; folders are walked."""
+    for p in paths:
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.suffix.lower() in SUFFIXES and not f.name.startswith("."):
+                    yield f
+        else:
+            yield p
+
+
+__all__ = ["Item", "ReadError", "discover", "read_path", "reader_for"]
