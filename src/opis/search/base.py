@@ -1,0 +1,92 @@
+"""One search interface, two engines (Tantivy beside SQLite, PostgreSQL full text)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from opis.model import Record
+from opis.search.query import Node
+
+
+@dataclass
+class SearchRequest:
+    query: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    languages: list[str] = field(default_factory=list)
+    limit: int = 20
+    offset: int = 0
+    sort: str = "relevance"  # or "date", "-date"
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+    title: str
+    date: str | None
+    snippet: str  # HTML: escaped text with <mark> around matched words
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    query: Node | None = None
+
+
+class SearchEngine(Protocol):
+    """What the services need from an engine. ``stage``/``commit`` follow the store's
+    transaction so a failed ingest leaves neither a record nor an index entry."""
+
+    def stage(self, records: Iterable[Record], session: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def search(self, request: SearchRequest, node: Node | None,
+               session: object) -> SearchResult: ...
+
+    def rebuild(self, records: Iterable[Record], session: object) -> int: ...
+
+    def count(self, session: object) -> int: ...
+
+
+def day_number(d: date) -> int:
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+def marked_html(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """Escape ``text`` and wrap the given character spans in <mark>."""
+    out = []
+    pos = 0
+    for start, end in sorted(spans):
+        if start < pos:
+            continue
+        out.append(html.escape(text[pos:start]))
+        out.append("<mark>" + html.escape(text[start:end]) + "</mark>")
+        pos = end
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def meta_text(record: Record) -> str:
+    """Metadata worth finding a record by, flattened into one searchable field."""
+    parts: list[str] = []
+    if record.archival_reference:
+        parts.append(record.archival_reference.text)
+    parts += [c.name for c in record.contributors]
+    parts += [a.name for a in record.authors] + [a.title or "" for a in record.authors]
+    parts += record.distribution + record.subjects + record.places + record.people
+    parts += record.organizations + record.donors
+    for value in (record.classification, record.document_number, record.repository_title,
+                  record.citation):
+        if value:
+            parts.append(value)
+    return "\n".join(p for p in parts if p)

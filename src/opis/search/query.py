@@ -1,0 +1,192 @@
+"""The user's query language, parsed once and compiled by each engine.
+
+Syntax: words (all must match), "a phrase", prefix*, AND, OR, NOT, -word,
+parentheses. Parsing never raises: a query that does not parse falls back to a
+plain search of its words, so a stray quote or bracket never costs a reader an
+error page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+
+
+@dataclass(frozen=True)
+class Phrase:
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Prefix:
+    stem: str
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Node
+
+
+Node = Term | Phrase | Prefix | And | Or | Not
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<neg>-(?=[("]))|(?P<phrase>"[^"]*")|(?P<lp>\()|(?P<rp>\))|(?P<word>[^\s()"]+))'
+)
+_WORD = re.compile(r"[\w][\w'’\-.]*[\w]|[\w]", re.UNICODE)
+
+
+class _Fail(Exception):
+    pass
+
+
+def words_of(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def _clean_word(w: str) -> str:
+    return " ".join(words_of(w))
+
+
+def parse_query(text: str) -> Node | None:
+    """The query as a tree; None for an empty query."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        tokens = _tokenize(text)
+        node, pos = _or(tokens, 0)
+        if pos != len(tokens):
+            raise _Fail
+        return node
+    except (_Fail, RecursionError):
+        words = words_of(text)
+        if not words:
+            return None
+        return And(tuple(Term(w) for w in words)) if len(words) > 1 else Term(words[0])
+
+
+def _tokenize(text: str) -> list[tuple[str, str]]:
+    if text.count('"') % 2:
+        raise _Fail
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+        if m.group("neg"):
+            out.append(("NOT", "NOT"))
+        elif m.group("phrase") is not None:
+            out.append(("phrase", m.group("phrase")[1:-1]))
+        elif m.group("lp"):
+            out.append(("(", "("))
+        elif m.group("rp"):
+            out.append((")", ")"))
+        else:
+            w = m.group("word")
+            if w in ("AND", "OR", "NOT"):
+                out.append((w, w))
+            else:
+                out.append(("word", w))
+    return out
+
+
+def _or(tokens: list[tuple[str, str]], pos: int) -> tuple[Node, int]:
+    items = []
+    node, pos = _and(tokens, pos)
+    items.append(node)
+    while pos < len(tokens) and tokens[pos][0] == "OR":
+        node, pos = _and(tokens, pos + 1)
+        items.append(node)
+    return (items[0] if len(items) == 1 else Or(tuple(items))), pos
+
+
+def _and(tokens: list[tuple[str, str]], pos: int) -> tuple[Node, int]:
+    items = []
+    while pos < len(tokens) and tokens[pos][0] not in (")", "OR"):
+        if tokens[pos][0] == "AND":
+            pos += 1
+            continue
+        node, pos = _unary(tokens, pos)
+        if node is not None:
+            items.append(node)
+    if not items:
+        raise _Fail
+    return (items[0] if len(items) == 1 else And(tuple(items))), pos
+
+
+def _unary(tokens: list[tuple[str, str]], pos: int) -> tuple[Node | None, int]:
+    kind, value = tokens[pos]
+    if kind == "NOT":
+        if pos + 1 >= len(tokens):
+            raise _Fail
+        node, pos = _unary(tokens, pos + 1)
+        return (Not(node) if node is not None else None), pos
+    if kind == "word" and value.startswith("-") and len(value) > 1:
+        node, _ = _atom([("word", value[1:])], 0)
+        return (Not(node) if node is not None else None), pos + 1
+    return _atom(tokens, pos)
+
+
+def _atom(tokens: list[tuple[str, str]], pos: int) -> tuple[Node | None, int]:
+    kind, value = tokens[pos]
+    if kind == "(":
+        node, pos = _or(tokens, pos + 1)
+        if pos >= len(tokens) or tokens[pos][0] != ")":
+            raise _Fail
+        return node, pos + 1
+    if kind == "phrase":
+        words = tuple(words_of(value))
+        if not words:
+            return None, pos + 1
+        return (Phrase(words) if len(words) > 1 else Term(words[0])), pos + 1
+    if kind == "word":
+        value = value.lstrip("+")
+        if value.endswith("*") and len(words_of(value)) == 1:
+            return Prefix(words_of(value)[0]), pos + 1
+        words = words_of(value)
+        if not words:
+            return None, pos + 1
+        if len(words) > 1:  # "Chang-ik" or "U.S." — keep the pieces together
+            return Phrase(tuple(words)), pos + 1
+        return Term(words[0]), pos + 1
+    raise _Fail
+
+
+def positive_terms(node: Node | None) -> list[str]:
+    """The words a hit should highlight: every word not under a NOT."""
+    if node is None:
+        return []
+    if isinstance(node, Term):
+        return [node.text]
+    if isinstance(node, Phrase):
+        return list(node.words)
+    if isinstance(node, Prefix):
+        return [node.stem]
+    if isinstance(node, And | Or):
+        return [w for item in node.items for w in positive_terms(item)]
+    return []
+
+
+def only_negative(node: Node) -> bool:
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, And):
+        return all(only_negative(i) for i in node.items)
+    return False

@@ -1,0 +1,151 @@
+"""Record -> store -> JSON round trip and search, on SQLite+Tantivy and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from opis.readers.wcda_text import parse
+from opis.search.base import SearchRequest
+from opis.services.records import record_json
+
+REFERENCE = Path(__file__).parent / "data" / "wcda_114165.txt"
+
+OTHER = """**April 1, 1949**
+**Letter, Jawaharlal Nehru to All Provincial Premiers**
+
+**Citation:**
+
+"Letter", April 1, 1949, Wilson Center Digital Archive, Nehru Memorial Museum and Library. Contributed by Jane Doe.
+<https://example.org/document/300653>
+
+**Original Language:**
+
+English
+
+**Contents:**
+
+Transcription - English
+
+The situation in China is in a state of flux. The communists could soon take power in Peking.
+Pakistan and the Commonwealth remain our concern.
+"""
+
+
+def _ingest(archive, tmp_path: Path):
+    other = tmp_path / "nehru.txt"
+    other.write_text(OTHER, encoding="utf-8")
+    report = archive.ingest([REFERENCE, other])
+    assert report.ok, report.failed
+    return report
+
+
+def ids(archive, query: str, **kw) -> list[str]:
+    timed = archive.search(SearchRequest(query=query, **kw))
+    return [h.id for h in timed.result.hits]
+
+
+def test_round_trip_json(archive):
+    original = parse(REFERENCE, REFERENCE.read_bytes())
+    archive.put([original])
+    stored = archive.get("114165")
+    assert stored == original
+    data = json.loads(json.dumps(record_json(stored)))
+    assert data == {k: v for k, v in original.to_dict().items() if k != "source_path"}
+    for a in data["annotations"]:
+        assert data["text"][a["start"]:a["end"]] == a["text"]
+
+
+def test_ingest_is_idempotent_and_keeps_revisions(archive, tmp_path):
+    report = _ingest(archive, tmp_path)
+    assert sorted(report.added) == ["114165", "300653"]
+    again = archive.ingest([REFERENCE])
+    assert again.unchanged == ["114165"] and not again.added
+    changed = tmp_path / "changed.txt"
+    changed.write_text(REFERENCE.read_text().replace("Gary Goldberg", "G. Goldberg"))
+    third = archive.ingest([changed])
+    assert third.updated == ["114165"]
+    assert archive.count() == 2
+    revs = archive.revisions("114165")
+    assert [r.number for r in revs] == [1, 2]
+    assert revs[0].data["contributors"][1]["name"] == "Gary Goldberg"
+    assert archive.get("114165").contributors[1].name == "G. Goldberg"
+
+
+def test_failed_file_stores_nothing(archive, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("**Octember 99, 1956**\n**T**\n\n**Contents:**\n\nwords\n")
+    report = archive.ingest([bad])
+    assert report.failed and report.failed[0].line == 1
+    assert archive.count() == 0
+    assert archive.search(SearchRequest(query="words")).result.total == 0
+
+
+def test_search_phrase_prefix_boolean(archive, tmp_path):
+    _ingest(archive, tmp_path)
+    assert ids(archive, '"cult of personality"') == ["114165"]
+    assert ids(archive, '"personality of cult"') == []
+    assert ids(archive, "plen*") == ["114165"]
+    assert ids(archive, "Pakis*") == ["300653"]
+    assert sorted(ids(archive, "Mikoyan OR Commonwealth")) == ["114165", "300653"]
+    assert ids(archive, "China AND Commonwealth") == ["300653"]
+    assert ids(archive, "China NOT Commonwealth") == ["114165"]
+    assert ids(archive, "China -Mikoyan") == ["300653"]
+    assert ids(archive, "China -(Mikoyan OR Khrushchev)") == ["300653"]
+    assert ids(archive, "Goldberg") == ["114165"]  # metadata is searchable
+    assert ids(archive, "RGANI") == ["114165"]
+
+
+def test_title_ranks_first(archive, tmp_path):
+    _ingest(archive, tmp_path)
+    # "Nehru" is in one title; "premier" in that title only as well
+    assert ids(archive, "Nehru")[0] == "300653"
+
+
+def test_date_and_language_filters(archive, tmp_path):
+    _ingest(archive, tmp_path)
+    assert ids(archive, "China", date_from=date(1950, 1, 1)) == ["114165"]
+    assert ids(archive, "China", date_to=date(1950, 1, 1)) == ["300653"]
+    assert ids(archive, "China", date_from=date(1956, 12, 28), date_to=date(1956, 12, 28)) == [
+        "114165"]
+    assert ids(archive, "China", languages=["en"]) == ["300653"]
+    assert sorted(ids(archive, "", languages=["ru", "en"])) == ["114165", "300653"]
+    assert ids(archive, "", sort="date") == ["300653", "114165"]
+    assert ids(archive, "", sort="-date") == ["114165", "300653"]
+
+
+@pytest.mark.parametrize("query", ['"unclosed', "((", "AND", "OR OR", "NOT", ")", "*", "-",
+                                   'title:"x', "a AND (b OR", "\\", "'", "[[", "Kim ((Il",
+                                   "\x00", "ö*"])
+def test_malformed_queries_never_raise(archive, tmp_path, query):
+    _ingest(archive, tmp_path)
+    archive.search(SearchRequest(query=query))
+
+
+def test_malformed_query_falls_back_to_words(archive, tmp_path):
+    _ingest(archive, tmp_path)
+    assert ids(archive, '"cult of personality') == ["114165"]
+    assert ids(archive, "(Commonwealth") == ["300653"]
+
+
+def test_snippets_are_highlighted_and_escaped(archive, tmp_path):
+    _ingest(archive, tmp_path)
+    hit = archive.search(SearchRequest(query="Mikoyan")).result.hits[0]
+    assert "<mark>Mikoyan</mark>" in hit.snippet
+    hit = archive.search(SearchRequest(query="Korean Workers")).result.hits[0]
+    assert "<mark>" in hit.snippet and "'" not in hit.snippet.replace("&#x27;", "")
+
+
+def test_facets_count_languages(archive, tmp_path):
+    _ingest(archive, tmp_path)
+    facets = archive.search(SearchRequest(query="China")).result.facets
+    assert dict(facets["language"]) == {"ru": 1, "en": 1}
+
+
+def test_reindex_rebuilds(archive, tmp_path):
+    _ingest(archive, tmp_path)
+    assert archive.reindex() == 2
+    assert ids(archive, "Mikoyan") == ["114165"]
