@@ -1,0 +1,185 @@
+"""The ``opis`` command: a thin shell over the archive service."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from opis.config import data_dir, resolve_database
+from opis.search.base import SearchRequest
+from opis.services.archive import Archive
+from opis.services.records import record_json
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="opis: publish, search and cite translated historical documents.")
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database file or URL "
+                     "(default: $OPIS_DATABASE or the user data folder).")]
+
+
+def _open(db: str | None) -> Archive:
+    url = resolve_database(db)
+    try:
+        return Archive(url)
+    except Exception as e:  # a bad URL or an unreachable server: say so, no traceback
+        err.print(f"[red]Cannot open the database {url}:[/red] {e.__class__.__name__}: {e}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders to read.")],
+           db: DbOption = None) -> None:
+    """Read source files into the archive (format detected per file)."""
+    archive = _open(db)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, transient=True) as progress:
+        task = progress.add_task("ingest", total=None)
+
+        def tick(path: Path, n: int, total: int) -> None:
+            progress.update(task, total=total, completed=n, description=path.name[:40])
+
+        report = archive.ingest(paths, progress=tick)
+    archive.close()
+    console.print(f"added {len(report.added)}, updated {len(report.updated)}, "
+                  f"unchanged {len(report.unchanged)}, failed {len(report.failed)} "
+                  f"({report.seconds:.1f} s)")
+    for f in report.failed:
+        console.print(f"[red]failed[/red] {f}", highlight=False, soft_wrap=True)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(query: Annotated[str, typer.Argument(help='Words, "phrases", prefix*, AND/OR/NOT.')],
+           db: DbOption = None,
+           as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+           limit: Annotated[int, typer.Option(min=1, max=1000)] = 10,
+           date_from: Annotated[str | None, typer.Option("--from", help="YYYY[-MM-DD]")] = None,
+           date_to: Annotated[str | None, typer.Option("--to", help="YYYY[-MM-DD]")] = None,
+           language: Annotated[list[str] | None, typer.Option("--language")] = None) -> None:
+    """Search the archive."""
+    request = SearchRequest(query=query, limit=limit, languages=language or [],
+                            date_from=_day(date_from, start=True),
+                            date_to=_day(date_to, start=False))
+    archive = _open(db)
+    timed = archive.search(request)
+    archive.close()
+    result = timed.result
+    if as_json:
+        print(json.dumps({
+            "query": query, "total": result.total, "milliseconds": round(timed.milliseconds, 2),
+            "hits": [{"id": h.id, "title": h.title, "date": h.date, "score": h.score,
+                      "snippet": h.snippet} for h in result.hits],
+            "facets": {k: [{"value": v, "count": n} for v, n in vs]
+                       for k, vs in result.facets.items()},
+        }, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{result.total} records ({timed.milliseconds:.1f} ms)")
+    table.add_column("id")
+    table.add_column("date")
+    table.add_column("title")
+    for h in result.hits:
+        table.add_row(h.id, h.date or "", h.title)
+    console.print(table)
+
+
+def _day(value: str | None, *, start: bool) -> date | None:
+    if not value:
+        return None
+    from opis.model.dates import bounds, to_edtf
+
+    span = bounds(to_edtf(value) or value)
+    if span is None:
+        err.print(f"[red]Not a date:[/red] {value} (use YYYY, YYYY-MM or YYYY-MM-DD)")
+        raise typer.Exit(2)
+    return span[0] if start else span[1]
+
+
+@app.command()
+def show(record_id: str, db: DbOption = None,
+         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Show one record."""
+    archive = _open(db)
+    record = archive.get(record_id)
+    archive.close()
+    if record is None:
+        err.print(f"[red]No record with id {record_id}[/red]")
+        raise typer.Exit(1)
+    if as_json:
+        print(json.dumps(record_json(record), ensure_ascii=False, indent=2))
+        return
+    console.print(f"[bold]{record.title}[/bold]")
+    for label, value in [("Date", record.date), ("Citation", record.citation),
+                         ("Archival reference",
+                          record.archival_reference.text if record.archival_reference else None),
+                         ("Original language", record.original_language),
+                         ("Classification", record.classification),
+                         ("Summary", record.summary)]:
+        if value:
+            console.print(f"[bold]{label}:[/bold] {value}", highlight=False)
+    console.print()
+    console.print(record.text, highlight=False, markup=False)
+
+
+@app.command()
+def reindex(db: DbOption = None) -> None:
+    """Rebuild the search index from the stored records."""
+    archive = _open(db)
+    n = archive.reindex()
+    archive.close()
+    console.print(f"indexed {n} records")
+
+
+@app.command()
+def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the web interface and JSON API."""
+    _serve(resolve_database(db), host, port)
+
+
+def _serve(url: str, host: str, port: int) -> None:
+    import uvicorn
+
+    from opis.web.app import create_app
+
+    archive = _open(url)
+    console.print(f"opis is serving {archive.count()} records at http://{host}:{port}/")
+    uvicorn.run(create_app(archive), host=host, port=port, log_level="warning")
+
+
+def sample_corpus() -> Path:
+    return Path(str(resources.files("opis") / "data" / "sample"))
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000,
+         no_serve: Annotated[bool, typer.Option("--no-serve", help="Build only.")] = False) -> None:
+    """Build the demo archive from the packaged sample corpus (once) and serve it."""
+    path = data_dir() / "demo.db"
+    archive = _open(str(path))
+    if archive.count() == 0:
+        console.print(f"building the demo archive in {path}")
+        report = archive.ingest([sample_corpus()])
+        console.print(f"loaded {len(report.added)} records")
+        for f in report.failed:
+            err.print(f"[yellow]skipped[/yellow] {f}")
+    archive.close()
+    if not no_serve:
+        _serve(str(path), host, port)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
