@@ -13,7 +13,12 @@ from types import ModuleType
 from opis.readers.base import Item, ReadError
 
 # Order matters: the first module whose sniff() accepts a file reads it.
-READERS = ["opis.readers.wcda_text"]
+READERS = [
+    "opis.readers.tei_frus",
+    "opis.readers.wcda_json",
+    "opis.readers.markdown",
+    "opis.readers.wcda_text",
+]
 SUFFIXES = {".txt", ".md", ".markdown", ".jsonl", ".ndjson", ".json", ".csv", ".xml", ".tei"}
 
 

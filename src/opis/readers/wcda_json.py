@@ -1,0 +1,359 @@
+"""Wilson Center Digital Archive catalogue records: JSON Lines, a JSON array, or CSV.
+
+The field names are those of the archive's page scrape (see
+``data/sample/wcda-records.jsonl``). One source line (or CSV row) is one record;
+a record is checked whole before it is yielded, and the first bad line raises
+``ReadError`` naming that line, after the good records before it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from opis.model import ArchivalReference, Author, Contents, Record, languages
+from opis.model.archival import parse_archival_reference, parse_credits
+from opis.model.dates import to_edtf
+from opis.model.headings import is_personal_heading, split_heading
+from opis.readers.base import Item, ReadError
+
+JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
+CSV_SUFFIXES = (".csv",)
+
+# Multi-value columns (JSON arrays in JSON, a JSON array or a ';' list in CSV).
+LIST_FIELDS = (
+    "authors", "associated_places", "subjects_discussed", "associated_people_orgs",
+    "document_contributors", "original_archive_title", "language", "donors",
+)
+STRING_FIELDS = (
+    "document_url", "original_publication_date", "title", "credits", "text_body",
+    "summary", "source", "original_upload_date", "rights", "original_classification",
+    "scraped_at",
+)
+# Scrape bookkeeping, not facts about the document.
+DROPPED_FIELDS = ("page_number", "page_position", "page_number_one_indexed", "scraped_at")
+
+_HINT_KEYS = (b'"document_url"', b'"record_id"', b'"text_body"', b'"original_publication_date"')
+_DONOR = re.compile(
+    r"made possible (?:with|through|by)(?: the)?(?: generous)? support (?:from|of)\s+(?:the\s+)?"
+    r"(?P<donor>.+?)\.?\s*$",
+    re.IGNORECASE,
+)
+_CREDIT_START = re.compile(
+    r"(?:^|(?<=[.;])\s+)(?=(?:Contributed|Obtained|Translated|Transcribed|Edited|Annotated)\b)",
+    re.IGNORECASE,
+)
+
+
+class _FieldError(ValueError):
+    """A record field that cannot be mapped; the reader adds file and line."""
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """Ours when the extension fits and the first bytes look like archive records."""
+    suffix = path.suffix.lower()
+    body = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if suffix in (".jsonl", ".ndjson"):
+        return body.startswith(b"{")
+    if suffix == ".json":
+        return body[:1] in (b"[", b"{") and any(k in head for k in _HINT_KEYS)
+    if suffix in CSV_SUFFIXES:
+        first = body.split(b"\n", 1)[0]
+        return b"record_id" in first and b"title" in first
+    return False
+
+
+def read(path: Path) -> Iterator[Item]:
+    """Yield one Record per source record; raise ReadError at the first bad one."""
+    path = Path(path)
+    text = _decode(path)
+    if not text.strip():
+        raise ReadError(path, "the file is empty", 1)
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        rows: Iterator[tuple[int, dict[str, Any]]] = _csv_rows(path, text)
+        fmt = "wcda-csv"
+    elif suffix == ".json" or text.lstrip().startswith("["):
+        rows = _json_array(path, text)
+        fmt = "wcda-json"
+    else:
+        rows = _json_lines(path, text)
+        fmt = "wcda-json"
+    for line, data in rows:
+        try:
+            record = record_from_wcda(data)
+        except _FieldError as e:
+            raise ReadError(path, str(e), line) from None
+        record.source_format = fmt
+        record.source_path = str(path)
+        yield record
+
+
+def _decode(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ReadError(path, f"cannot open: {e.strerror or e}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise ReadError(path, f"not UTF-8 text (byte {e.start})", line) from None
+
+
+def _json_lines(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    for n, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ReadError(path, f"invalid JSON: {e.msg} (column {e.colno})", n) from None
+        if not isinstance(data, dict):
+            raise ReadError(path, "each line must hold one JSON object", n)
+        yield n, data
+
+
+def _json_array(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Walk a top-level array (or a run of objects) one record at a time, with its line."""
+    decoder = json.JSONDecoder()
+    ws = re.compile(r"\s*")
+
+    counted = [0, 1]  # position, line: count newlines once, forward only
+
+    def line_of(pos: int) -> int:
+        if pos < counted[0]:
+            return text.count("\n", 0, pos) + 1
+        counted[1] += text.count("\n", counted[0], pos)
+        counted[0] = pos
+        return counted[1]
+
+    pos = ws.match(text).end()
+    try:
+        while text[pos] == "{":  # one object, or objects one after another (JSON Lines)
+            start = pos
+            data, pos = decoder.raw_decode(text, pos)
+            yield line_of(start), data
+            pos = ws.match(text, pos).end()
+            if pos == len(text):
+                return
+        if text[pos] != "[":
+            raise ReadError(path, "expected a JSON object or an array of objects", line_of(pos))
+        pos = ws.match(text, pos + 1).end()
+        if text[pos] == "]":
+            return
+        while True:
+            start = pos
+            data, pos = decoder.raw_decode(text, pos)
+            if not isinstance(data, dict):
+                raise ReadError(path, "each array element must be a JSON object", line_of(start))
+            yield line_of(start), data
+            pos = ws.match(text, pos).end()
+            if text[pos] == "]":
+                if text[pos + 1 :].strip():
+                    raise ReadError(path, "invalid JSON: content after the closing ']'",
+                                    line_of(ws.match(text, pos + 1).end()))
+                break
+            if text[pos] != ",":
+                raise ReadError(path, "invalid JSON: expected ',' or ']'", line_of(pos))
+            pos = ws.match(text, pos + 1).end()
+    except json.JSONDecodeError as e:
+        raise ReadError(path, f"invalid JSON: {e.msg} (column {e.colno})", e.lineno) from None
+    except IndexError:
+        raise ReadError(path, "invalid JSON: the array is not closed", line_of(len(text))) from None
+
+
+def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    # Text bodies are long; the stdlib default (128 KiB) would reject real records.
+    csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = reader.fieldnames
+    except csv.Error as e:
+        raise ReadError(path, f"invalid CSV header: {e}", 1) from None
+    if not header or "record_id" not in header or "title" not in header:
+        raise ReadError(path, "CSV header must name the columns record_id and title", 1)
+    line = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise ReadError(path, f"invalid CSV: {e}", reader.line_num) from None
+        if None in row:
+            raise ReadError(path, "row has more cells than the header has columns", line)
+        if any(v is None for v in row.values()):
+            raise ReadError(path, "row has fewer cells than the header has columns", line)
+        try:
+            values = _csv_values(row)
+        except _FieldError as e:
+            raise ReadError(path, str(e), line) from None
+        yield line, values
+        line = reader.line_num + 1
+
+
+def _csv_values(row: dict[str, str]) -> dict[str, Any]:
+    """CSV cells into the JSON shapes: empty -> null, multi-value -> list."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        value = value.strip() if key != "text_body" else value
+        if value == "":
+            out[key] = None
+        elif key in LIST_FIELDS:
+            out[key] = _csv_list(key, value)
+        else:
+            out[key] = value
+    return out
+
+
+def _csv_list(key: str, value: str) -> list[str]:
+    if value.startswith("["):
+        try:
+            items = json.loads(value)
+        except json.JSONDecodeError as e:
+            raise _FieldError(f"column {key!r}: invalid JSON array ({e.msg})") from None
+        return items
+    return [part.strip() for part in value.split(";") if part.strip()]
+
+
+def language_code(name: str) -> str:
+    """ISO 639 code for a language name the archive prints; else the name lowercased,
+    so nothing is lost and a later enrichment step can still map it."""
+    key = " ".join(name.split()).lower()
+    return languages.language_code(key) or key
+
+
+def split_source(source: str) -> tuple[str | None, str | None]:
+    """The archival part and the credit part of a WCDA ``source`` field.
+
+    "File A’0392 (Microfilm). Contributed by X and translated by Y." is split before
+    the first sentence that opens with a credit verb.
+    """
+    flat = " ".join(source.split())
+    m = _CREDIT_START.search(flat)
+    if m is None:
+        return (flat.rstrip(".") or None), None
+    archival = flat[: m.start()].strip().rstrip(".").strip()
+    credit = flat[m.start() :].strip()
+    return archival or None, credit or None
+
+
+def _get_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise _FieldError(f"field {key!r} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _get_list(data: dict[str, Any], key: str) -> list[str]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _FieldError(f"field {key!r} must be an array of strings")
+    return [" ".join(v.split()) for v in value if v.strip()]
+
+
+def _dedupe(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def record_from_wcda(data: dict[str, Any]) -> Record:
+    """Map one archive record (already decoded) onto a Record; raise on a bad field."""
+    record_id = _get_str(data, "record_id")
+    if record_id is None or not record_id.strip():
+        raise _FieldError("missing field 'record_id'")
+    record_id = record_id.strip()
+    title = _get_str(data, "title")
+    if title is None or not title.strip():
+        raise _FieldError(f"record {record_id}: missing field 'title'")
+    strings = {key: _get_str(data, key) for key in STRING_FIELDS}
+    lists = {key: _get_list(data, key) for key in LIST_FIELDS}
+    extra: dict[str, Any] = {}
+
+    date_text = strings["original_publication_date"]
+    date = to_edtf(date_text)
+    if date_text and date is None:
+        extra["date_text"] = date_text
+
+    credits = strings["credits"]
+    donors = lists["donors"]
+    if not donors and credits:
+        m = _DONOR.search(" ".join(credits.split()))
+        if m:
+            donors = [m.group("donor").strip()]
+    if credits:
+        extra["credits"] = credits
+
+    languages = [language_code(name) for name in lists["language"]]
+    original_language = languages[0] if languages else None
+    if languages:
+        extra["languages"] = languages
+    contents = None
+    if original_language == "en":
+        contents = Contents("transcription", "en")
+    elif original_language:
+        contents = Contents("translation", "en")
+
+    archival_reference: ArchivalReference | None = None
+    contributors = []
+    if strings["source"]:
+        archival, credit = split_source(strings["source"])
+        if archival:
+            archival_reference = parse_archival_reference(archival)
+        if credit:
+            contributors = parse_credits(credit)
+
+    authors = [Author(name=h) for h in lists["authors"]]
+    if authors:
+        extra["authors_display"] = [split_heading(a.name)[0] for a in authors]
+
+    people: list[str] = []
+    organizations: list[str] = []
+    for heading in lists["associated_people_orgs"]:
+        (people if is_personal_heading(heading) else organizations).append(heading)
+    # The archive's "document contributors" are the people a document discusses.
+    people.extend(lists["document_contributors"])
+
+    if strings["original_upload_date"]:
+        extra["upload_date"] = strings["original_upload_date"]
+    if len(lists["original_archive_title"]) > 1:
+        extra["archive_titles"] = lists["original_archive_title"]
+    known = {"record_id", *STRING_FIELDS, *LIST_FIELDS, *DROPPED_FIELDS}
+    for key, value in data.items():  # columns this mapping does not know: keep, do not lose
+        if key not in known and value is not None:
+            extra[key] = value
+
+    text = (strings["text_body"] or "").replace("\r\n", "\n").replace("\r", "\n")
+    return Record(
+        id=record_id,
+        title=" ".join(title.split()),
+        text=text,
+        date=date,
+        source_url=strings["document_url"],
+        summary=strings["summary"],
+        donors=_dedupe(donors),
+        original_language=original_language,
+        contents=contents,
+        archival_reference=archival_reference,
+        contributors=contributors,
+        classification=strings["original_classification"],
+        authors=authors,
+        subjects=_dedupe(lists["subjects_discussed"]),
+        places=_dedupe(lists["associated_places"]),
+        people=_dedupe(people),
+        organizations=_dedupe(organizations),
+        rights=strings["rights"],
+        repository_title=(lists["original_archive_title"] or [None])[0],
+        extra=extra,
+    )
