@@ -69,3 +69,17 @@ def test_demo_builds_from_packaged_corpus(tmp_path, monkeypatch):
     assert (tmp_path / "demo.db").exists()
     result = run("show", "114165", "--db", str(tmp_path / "demo.db"), "--json")
     assert json.loads(result.output)["classification"] == "SECRET"
+
+
+def test_show_formats(tmp_path):
+    import rispy
+
+    db = str(tmp_path / "a.db")
+    run("ingest", str(REFERENCE), "--db", db)
+    ris = run("show", "114165", "--db", db, "--format", "ris").output
+    (entry,) = rispy.loads(ris)
+    assert entry["title"].startswith("Communist Party of the Soviet Union")
+    tei = run("show", "114165", "--db", db, "--format", "tei.xml").output
+    assert tei.lstrip().startswith("<?xml") or tei.lstrip().startswith("<TEI")
+    result = runner.invoke(app, ["show", "114165", "--db", db, "--format", "docx"])
+    assert result.exit_code == 2 and "unknown export format" in result.output

@@ -88,3 +88,29 @@ def test_script_in_fields_is_escaped(tmp_path):
         search = c.get("/search", params={"q": "alert"}).text
         assert payload not in search
     archive.close()
+
+
+def test_exports_per_record(client):
+    import json as _json
+
+    import rispy
+    from lxml import etree
+
+    ris = client.get("/document/114165.ris")
+    assert ris.headers["content-type"].startswith("application/x-research-info-systems")
+    (entry,) = rispy.loads(ris.text)
+    assert entry["type_of_reference"] == "MANSCPT"
+    assert client.get("/document/114165.bib").text.lstrip().startswith("@")
+    csl = _json.loads(client.get("/document/114165.csl.json").text)
+    assert csl[0]["type"] == "manuscript"
+    etree.fromstring(client.get("/document/114165.dc.xml").content)
+    tei = etree.fromstring(client.get("/document/114165.tei.xml").content)
+    assert tei.tag.endswith("TEI")
+    assert client.get("/document/114165.docx").status_code == 404
+
+
+def test_document_page_offers_citations(client):
+    html = client.get("/document/114165").text
+    assert 'id="citation-chicago"' in html and 'id="citation-apa"' in html
+    assert "trans. Gary Goldberg" in html
+    assert 'href="/document/114165.ris"' in html

@@ -17,6 +17,7 @@ from rich.table import Table
 from opis.config import data_dir, resolve_database
 from opis.search.base import SearchRequest
 from opis.services.archive import Archive
+from opis.services.export import FORMATS, UnknownFormatError, export
 from opis.services.records import record_json
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -108,15 +109,25 @@ def _day(value: str | None, *, start: bool) -> date | None:
 
 @app.command()
 def show(record_id: str, db: DbOption = None,
-         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Show one record."""
+         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+         fmt: Annotated[str | None, typer.Option(
+             "--format", help="Export format: json, " + ", ".join(FORMATS))] = None) -> None:
+    """Show one record, or export it (--format ris|bib|csl.json|dc.xml|tei.xml|json)."""
     archive = _open(db)
     record = archive.get(record_id)
     archive.close()
     if record is None:
         err.print(f"[red]No record with id {record_id}[/red]")
         raise typer.Exit(1)
-    if as_json:
+    if fmt and fmt != "json":
+        try:
+            _media, body = export(record, fmt)
+        except UnknownFormatError as e:
+            err.print(f"[red]{e}[/red]")
+            raise typer.Exit(2) from None
+        sys.stdout.write(body if body.endswith("\n") else body + "\n")
+        return
+    if as_json or fmt == "json":
         print(json.dumps(record_json(record), ensure_ascii=False, indent=2))
         return
     console.print(f"[bold]{record.title}[/bold]")

@@ -20,6 +20,7 @@ from opis.model.dates import bounds, to_edtf
 from opis.model.languages import language_name
 from opis.search.base import SearchRequest
 from opis.services.archive import Archive
+from opis.services.export import FORMATS, cite, export
 from opis.services.records import record_json
 from opis.web import render
 
@@ -121,21 +122,29 @@ def create_app(archive: Archive) -> FastAPI:
                 "facets": {k: [{"value": v, "count": n} for v, n in vs]
                            for k, vs in r.facets.items()}}
 
-    @app.get("/document/{record_id}.json")
-    def document_json(record_id: str) -> dict:
+    @app.get("/document/{name}", response_class=HTMLResponse,
+             responses={200: {"content": {"application/json": {}}}})
+    def document(request: Request, name: str) -> Response:
+        """The document page; ``{id}.json`` is its JSON twin and ``{id}.<ext>`` an export.
+        Record ids never contain a dot, so the first dot starts the format."""
+        record_id, _, ext = name.partition(".")
+        if ext and ext != "json" and ext not in FORMATS:
+            raise StarletteHTTPException(
+                404, f"Unknown format .{ext}; use one of: .json, ." + ", .".join(FORMATS))
         record = archive.get(record_id)
         if record is None:
             raise StarletteHTTPException(404, f"No document with id {record_id}")
-        return record_json(record)
-
-    @app.get("/document/{record_id}", response_class=HTMLResponse)
-    def document(request: Request, record_id: str) -> HTMLResponse:
-        record = archive.get(record_id)
-        if record is None:
-            raise StarletteHTTPException(404, f"No document with id {record_id}")
-        return page(request, "document.html", record=record,
-                    text_html=render.annotated_html(record), legend=render.legend(record),
-                    headings=render.headings(record), describe=render.describe)
+        if ext == "json":
+            return JSONResponse(record_json(record))
+        if ext:
+            media_type, body = export(record, ext)
+            return Response(body, media_type=media_type + "; charset=utf-8", headers={
+                "Content-Disposition": f'inline; filename="{record_id}.{ext}"'})
+        citations = {style: cite(record, style, "html") for style in ("chicago", "apa", "mla")}
+        return page(request, "document.html", record=record, citations=citations,
+                    formats=FORMATS, text_html=render.annotated_html(record),
+                    legend=render.legend(record), headings=render.headings(record),
+                    describe=render.describe)
 
     @app.get("/healthz")
     def health() -> dict:
