@@ -1,0 +1,1 @@
+"""Name handling: romanization keys that unite variant spellings of one name."""
