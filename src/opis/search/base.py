@@ -11,6 +11,10 @@ from typing import Protocol
 from opis.model import Record
 from opis.search.query import Node
 
+FACETS = ("person", "place", "organization", "event", "language", "repository",
+          "classification", "decade", "year", "collection")
+ENTITY_FACETS = ("person", "place", "organization", "event")
+
 
 @dataclass
 class SearchRequest:
@@ -21,6 +25,32 @@ class SearchRequest:
     limit: int = 20
     offset: int = 0
     sort: str = "relevance"  # or "date", "-date"
+    entities: list[str] = field(default_factory=list)  # every one must be mentioned
+    repositories: list[str] = field(default_factory=list)
+    classifications: list[str] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)
+    decades: list[int] = field(default_factory=list)
+    collections: list[str] = field(default_factory=list)
+    facet_size: int = 15
+    facets: bool = True
+
+
+@dataclass
+class Indexable:
+    """A record plus what the index needs to know beyond it."""
+
+    record: Record
+    entity_kinds: dict[str, str] = field(default_factory=dict)  # entity id -> kind
+    collections: list[str] = field(default_factory=list)
+
+    def entities(self, kind: str) -> list[str]:
+        return sorted({m.entity_id for m in self.record.mentions
+                       if self.entity_kinds.get(m.entity_id) == kind})
+
+
+def repository_of(record: Record) -> str | None:
+    ref = record.archival_reference
+    return (ref.repository if ref and ref.repository else record.repository_title) or None
 
 
 @dataclass
@@ -44,7 +74,7 @@ class SearchEngine(Protocol):
     """What the services need from an engine. ``stage``/``commit`` follow the store's
     transaction so a failed ingest leaves neither a record nor an index entry."""
 
-    def stage(self, records: Iterable[Record], session: object) -> None: ...
+    def stage(self, items: Iterable[Indexable], session: object) -> None: ...
 
     def commit(self) -> None: ...
 
@@ -53,7 +83,7 @@ class SearchEngine(Protocol):
     def search(self, request: SearchRequest, node: Node | None,
                session: object) -> SearchResult: ...
 
-    def rebuild(self, records: Iterable[Record], session: object) -> int: ...
+    def rebuild(self, items: Iterable[Indexable], session: object) -> int: ...
 
     def count(self, session: object) -> int: ...
 

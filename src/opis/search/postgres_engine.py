@@ -13,9 +13,16 @@ from collections.abc import Iterable
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from opis.model import Record
-from opis.search.base import Hit, SearchRequest, SearchResult, marked_html, meta_text
-from opis.search.query import And, Node, Not, Or, Phrase, Prefix, Term
+from opis.search.base import (
+    ENTITY_FACETS,
+    Hit,
+    Indexable,
+    SearchRequest,
+    SearchResult,
+    marked_html,
+    meta_text,
+)
+from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term
 
 CONFIG = "english"
 _UPSERT = text(
@@ -52,12 +59,16 @@ def compile_tsquery(node: Node, params: dict[str, str]) -> str:
         return "(" + " && ".join(compile_tsquery(i, params) for i in node.items) + ")"
     if isinstance(node, Or):
         return "(" + " || ".join(compile_tsquery(i, params) for i in node.items) + ")"
+    if isinstance(node, Name):
+        return "(" + " || ".join(compile_tsquery(i, params)
+                                 for i in (node.exact, *node.variants)) + ")"
     raise TypeError(node)
 
 
 class PostgresEngine:
-    def stage(self, records: Iterable[Record], session: Session) -> None:
-        for r in records:
+    def stage(self, items: Iterable[Indexable], session: Session) -> None:
+        for item in items:
+            r = item.record
             session.execute(_UPSERT, {"id": r.id, "title": r.title, "summary": r.summary or "",
                                       "meta": meta_text(r), "body": r.text})
 
@@ -74,11 +85,11 @@ class PostgresEngine:
     def close(self) -> None:
         """Nothing to release: the index is the database's."""
 
-    def rebuild(self, records: Iterable[Record], session: Session) -> int:
+    def rebuild(self, items: Iterable[Indexable], session: Session) -> int:
         session.execute(text("DELETE FROM search_documents"))
         n = 0
-        for r in records:
-            self.stage([r], session)
+        for item in items:
+            self.stage([item], session)
             n += 1
         return n
 
@@ -106,6 +117,27 @@ class PostgresEngine:
         if request.languages:
             where.append("r.original_language = ANY(:langs)")
             params["langs"] = list(request.languages)
+        for i, eid in enumerate(request.entities):
+            where.append(f"EXISTS (SELECT 1 FROM mentions m WHERE m.record_id = r.id"
+                         f" AND m.entity_id = :ent{i})")
+            params[f"ent{i}"] = eid
+        if request.repositories:
+            where.append("r.repository = ANY(:repos)")
+            params["repos"] = list(request.repositories)
+        if request.classifications:
+            where.append("upper(r.classification) = ANY(:classes)")
+            params["classes"] = [c.upper() for c in request.classifications]
+        if request.years:
+            where.append("CAST(extract(year FROM r.date_start) AS integer) = ANY(:years)")
+            params["years"] = list(request.years)
+        if request.decades:
+            where.append("CAST(extract(year FROM r.date_start) AS integer) / 10 * 10"
+                         " = ANY(:decades)")
+            params["decades"] = list(request.decades)
+        if request.collections:
+            where.append("EXISTS (SELECT 1 FROM collection_items ci WHERE ci.record_id = r.id"
+                         " AND ci.collection_id = ANY(:colls))")
+            params["colls"] = list(request.collections)
         order = {"date": "r.date_start ASC NULLS LAST, r.id",
                  "-date": "r.date_start DESC NULLS LAST, r.id"}.get(
             request.sort, "score DESC, r.date_start, r.id")
@@ -121,12 +153,42 @@ class PostgresEngine:
         snippets = self._snippets(session, [r.id for r in rows], node)
         hits = [Hit(id=r.id, score=float(r.score), title=r.title, date=r.date,
                     snippet=snippets.get(r.id, "")) for r in rows]
-        langs = session.execute(text(
-            f"SELECT r.original_language, count(*) FROM {source} WHERE {cond}"
-            " GROUP BY r.original_language ORDER BY count(*) DESC"),
-            params).all()
-        facets = {"language": [(lang, n) for lang, n in langs if lang]}
+        facets = self._facets(session, source, cond, params, request) if request.facets else {}
         return SearchResult(total=total, hits=hits, facets=facets, query=node)
+
+    def _facets(self, session: Session, source: str, cond: str, params: dict,
+                request: SearchRequest) -> dict:
+        """Counts per value over every hit, each as one grouped query over the hit set."""
+        hits = f"WITH hits AS (SELECT r.id FROM {source} WHERE {cond}) "
+        size = {"size": request.facet_size}
+        columns = {
+            "language": "r.original_language", "repository": "r.repository",
+            "classification": "upper(r.classification)",
+            "year": "CAST(extract(year FROM r.date_start) AS integer)",
+            "decade": "CAST(extract(year FROM r.date_start) AS integer) / 10 * 10",
+        }
+        out: dict[str, list] = {}
+        for name, col in columns.items():
+            limit = "" if name in ("year", "decade", "language") else " LIMIT :size"
+            order = f"{col}" if name in ("year", "decade") else "count(*) DESC"
+            rows = session.execute(text(
+                f"{hits}SELECT {col} AS v, count(*) FROM records r JOIN hits h ON h.id = r.id"
+                f" WHERE {col} IS NOT NULL GROUP BY v ORDER BY {order}{limit}"),
+                {**params, **size}).all()
+            out[name] = [(v, n) for v, n in rows if v not in ("", None)]
+        for kind in ENTITY_FACETS:
+            rows = session.execute(text(
+                f"{hits}SELECT m.entity_id, count(DISTINCT m.record_id) AS n FROM mentions m"
+                " JOIN hits h ON h.id = m.record_id JOIN entities e ON e.id = m.entity_id"
+                " WHERE e.kind = :kind GROUP BY m.entity_id ORDER BY n DESC, m.entity_id"
+                " LIMIT :size"), {**params, **size, "kind": kind}).all()
+            out[kind] = [(e, n) for e, n in rows]
+        rows = session.execute(text(
+            f"{hits}SELECT ci.collection_id, count(DISTINCT ci.record_id) AS n"
+            " FROM collection_items ci JOIN hits h ON h.id = ci.record_id"
+            " GROUP BY ci.collection_id ORDER BY n DESC LIMIT :size"), {**params, **size}).all()
+        out["collection"] = [(c, n) for c, n in rows]
+        return out
 
     def _snippets(self, session: Session, ids: list[str], node: Node | None) -> dict[str, str]:
         if not ids:

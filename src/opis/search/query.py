@@ -42,7 +42,16 @@ class Not:
     item: Node
 
 
-Node = Term | Phrase | Prefix | And | Or | Not
+@dataclass(frozen=True)
+class Name:
+    """A name as typed, expanded to every spelling the authority file knows; the typed
+    spelling ranks first."""
+
+    exact: Term | Phrase
+    variants: tuple[Term | Phrase, ...]
+
+
+Node = Term | Phrase | Prefix | And | Or | Not | Name
 
 _TOKEN = re.compile(
     r'\s*(?:(?P<neg>-(?=[("]))|(?P<phrase>"[^"]*")|(?P<lp>\()|(?P<rp>\))|(?P<word>[^\s()"]+))'
@@ -181,6 +190,8 @@ def positive_terms(node: Node | None) -> list[str]:
         return [node.stem]
     if isinstance(node, And | Or):
         return [w for item in node.items for w in positive_terms(item)]
+    if isinstance(node, Name):
+        return [w for item in (node.exact, *node.variants) for w in positive_terms(item)]
     return []
 
 

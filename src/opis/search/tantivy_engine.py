@@ -15,19 +15,23 @@ from pathlib import Path
 
 import tantivy
 
-from opis.model import Record
 from opis.model.dates import bounds
 from opis.search.base import (
+    FACETS,
     Hit,
+    Indexable,
     SearchRequest,
     SearchResult,
     day_number,
     marked_html,
     meta_text,
+    repository_of,
 )
-from opis.search.query import And, Node, Not, Or, Phrase, Prefix, Term
+from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+KEYWORD_FIELDS = ("person", "place", "organization", "event", "repository",
+                  "classification", "collection")
 TEXT_FIELDS = ["title", "summary", "text", "meta"]
 BOOSTS = {"title": 3.0, "summary": 2.0, "meta": 1.5, "text": 1.0}
 
@@ -41,6 +45,10 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("date", stored=True, tokenizer_name="raw")
     sb.add_integer_field("date_start", indexed=True, fast=True, stored=False)
     sb.add_integer_field("date_end", indexed=True, fast=True, stored=False)
+    for name in KEYWORD_FIELDS:  # multi-valued keywords: filters and facet aggregations
+        sb.add_text_field(name, stored=False, tokenizer_name="raw", fast=True)
+    sb.add_integer_field("year", indexed=True, fast=True, stored=False)
+    sb.add_integer_field("decade", indexed=True, fast=True, stored=False)
     return sb.build()
 
 
@@ -82,6 +90,11 @@ def compile_query(index: tantivy.Index, schema: tantivy.Schema, node: Node) -> t
     if isinstance(node, Or):
         return tantivy.Query.boolean_query(
             [(occur.Should, compile_query(index, schema, i)) for i in node.items])
+    if isinstance(node, Name):
+        exact = tantivy.Query.boost_query(compile_query(index, schema, node.exact), 2.0)
+        return tantivy.Query.boolean_query(
+            [(occur.Should, exact)] +
+            [(occur.Should, compile_query(index, schema, v)) for v in node.variants])
     raise TypeError(node)
 
 
@@ -118,7 +131,8 @@ class TantivyEngine:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def document(self, record: Record) -> tantivy.Document:
+    def document(self, item: Indexable) -> tantivy.Document:
+        record = item.record
         doc = tantivy.Document()
         doc.add_text("id", record.id)
         doc.add_text("title", record.title)
@@ -131,13 +145,24 @@ class TantivyEngine:
         if span:
             doc.add_integer("date_start", day_number(span[0]))
             doc.add_integer("date_end", day_number(span[1]))
+            doc.add_integer("year", span[0].year)  # counted once, in the year it starts
+            doc.add_integer("decade", span[0].year // 10 * 10)
+        for kind in ("person", "place", "organization", "event"):
+            for eid in item.entities(kind):
+                doc.add_text(kind, eid)
+        if repo := repository_of(record):
+            doc.add_text("repository", repo)
+        if record.classification:
+            doc.add_text("classification", record.classification.upper())
+        for cid in item.collections:
+            doc.add_text("collection", cid)
         return doc
 
-    def stage(self, records: Iterable[Record], session: object = None) -> None:
+    def stage(self, items: Iterable[Indexable], session: object = None) -> None:
         w = self.writer
-        for record in records:
-            w.delete_documents_by_term("id", record.id)
-            w.add_document(self.document(record))
+        for item in items:
+            w.delete_documents_by_term("id", item.record.id)
+            w.add_document(self.document(item))
 
     def remove(self, record_ids: Iterable[str], session: object = None) -> None:
         for rid in record_ids:
@@ -152,12 +177,12 @@ class TantivyEngine:
         if self._writer is not None:
             self._writer.rollback()
 
-    def rebuild(self, records: Iterable[Record], session: object = None) -> int:
+    def rebuild(self, items: Iterable[Indexable], session: object = None) -> int:
         w = self.writer
         w.delete_all_documents()
         n = 0
-        for record in records:
-            w.add_document(self.document(record))
+        for item in items:
+            w.add_document(self.document(item))
             n += 1
         self.commit()
         return n
@@ -186,6 +211,18 @@ class TantivyEngine:
         if request.languages:
             clauses.append((tantivy.Occur.Must, tantivy.Query.term_set_query(
                 self.schema, "lang", list(request.languages))))
+        for eid in request.entities:
+            kind = eid.split("/", 1)[0]
+            if kind in ("person", "place", "organization", "event"):
+                clauses.append((tantivy.Occur.Must, tantivy.Query.term_query(
+                    self.schema, kind, eid)))
+        for name, values in (("repository", request.repositories),
+                             ("classification", [c.upper() for c in request.classifications]),
+                             ("collection", request.collections),
+                             ("year", request.years), ("decade", request.decades)):
+            if values:
+                clauses.append((tantivy.Occur.Must, tantivy.Query.term_set_query(
+                    self.schema, name, list(values))))
         return clauses[0][1] if len(clauses) == 1 else tantivy.Query.boolean_query(clauses)
 
     def search(self, request: SearchRequest, node: Node | None,
@@ -199,8 +236,9 @@ class TantivyEngine:
             kwargs["order"] = tantivy.Order.Asc if request.sort == "date" else tantivy.Order.Desc
         result = searcher.search(query, **kwargs)
         snippets = None
-        if node is not None:
-            snippets = tantivy.SnippetGenerator.create(searcher, query, self.schema, "text")
+        highlight = self._highlight_query(node)
+        if highlight is not None:
+            snippets = tantivy.SnippetGenerator.create(searcher, highlight, self.schema, "text")
             snippets.set_max_num_chars(240)
         hits = []
         for score, address in result.hits:
@@ -217,10 +255,35 @@ class TantivyEngine:
             hits.append(Hit(id=doc.get_first("id"), score=float(score),
                             title=doc.get_first("title") or "", date=doc.get_first("date") or None,
                             snippet=snippet))
-        facets = self._facets(searcher, query)
+        facets = self._facets(searcher, query, request) if request.facets else {}
         return SearchResult(total=result.count or 0, hits=hits, facets=facets, query=node)
 
-    def _facets(self, searcher: tantivy.Searcher, query: tantivy.Query) -> dict:
-        agg = searcher.aggregate(query, {"lang": {"terms": {"field": "lang", "size": 50}}})
-        buckets = agg.get("lang", {}).get("buckets", [])
-        return {"language": [(b["key"], b["doc_count"]) for b in buckets if b["key"]]}
+    def _highlight_query(self, node: Node | None) -> tantivy.Query | None:
+        """The words worth marking in a snippet: every positive word of two letters or
+        more (initials of name variants, like the "A." of "A. I. Mikoyan", are not)."""
+        words = sorted({w for w in positive_terms(node) for w in w.replace("-", " ").split()
+                        if len(w) > 1})
+        if not words:
+            return None
+        q, _errors = self.index.parse_query_lenient(
+            " ".join(_quote(w) for w in words), ["text"])
+        return q
+
+    def _facets(self, searcher: tantivy.Searcher, query: tantivy.Query,
+                request: SearchRequest) -> dict:
+        """Counts per value over every hit (not just the page), in one aggregation pass."""
+        size = request.facet_size
+        spec = {"language": {"terms": {"field": "lang", "size": 60}},
+                "year": {"terms": {"field": "year", "size": 200}},
+                "decade": {"terms": {"field": "decade", "size": 30}}}
+        for name in KEYWORD_FIELDS:
+            spec[name] = {"terms": {"field": name, "size": size}}
+        agg = searcher.aggregate(query, spec)
+        out = {}
+        for name in FACETS:
+            buckets = agg.get(name, {}).get("buckets", [])
+            values = [(b["key"], b["doc_count"]) for b in buckets if b["key"] not in ("", None)]
+            if name in ("year", "decade"):
+                values = sorted((int(k), n) for k, n in values)
+            out[name] = values
+        return out

@@ -10,10 +10,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from opis.model import Record
-from opis.readers import ReadError, discover, read_path
-from opis.search.base import SearchRequest, SearchResult
+from opis.model.entity import Collection, Entity, GlossaryEntry
+from opis.names import authority
+from opis.readers import Item, ReadError, discover, read_path
+from opis.search.base import ENTITY_FACETS, Indexable, SearchRequest, SearchResult
+from opis.search.names import expand
 from opis.search.query import parse_query
+from opis.services.entities import Linker
+from opis.store import collections
+from opis.store import entities as entity_store
 from opis.store import records as store
 from opis.store.db import Database
 
@@ -47,6 +55,7 @@ class TimedResult:
     result: SearchResult
     records: dict[str, Record]
     milliseconds: float
+    labels: dict[str, str] = field(default_factory=dict)  # entity/collection id -> name
 
 
 class Archive:
@@ -79,27 +88,45 @@ class Archive:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def put(self, records: Iterable[Record], *, author: str = "ingest",
+    def put(self, items: Iterable[Item], *, author: str = "ingest",
             reason: str = "ingest") -> dict[str, str]:
-        """Store records and index them in one transaction; all or nothing."""
+        """Store what a reader yielded, linked to the authority file and indexed, in one
+        transaction: all or nothing. Items stream through, so a large TEI volume is
+        never held in memory whole."""
         statuses: dict[str, str] = {}
         try:
             with self.db.transaction() as session:
-                changed = []
-                for record in records:
-                    problems = record.check_annotations()
-                    if problems:
-                        raise ValueError(f"record {record.id}: " + "; ".join(problems))
-                    status = store.put_record(session, record, author=author, reason=reason)
-                    statuses[record.id] = status
-                    if status != "unchanged":
-                        changed.append(record)
-                self.engine.stage(changed, session)
+                linker = Linker(session)
+                for item in items:
+                    if isinstance(item, Entity):
+                        linker.add_reader_entity(item)
+                    elif isinstance(item, GlossaryEntry):
+                        linker.add_glossary(item)
+                        scope = item.id.split("/")[0] if item.id and "/" in item.id else "global"
+                        collections.put_glossary(session, item, scope)
+                    elif isinstance(item, Collection):
+                        collections.put_collection(session, item)
+                        self._restage(session, item.record_ids)
+                    else:
+                        self._put_record(session, linker, item, statuses, author, reason)
         except BaseException:
             self.engine.rollback()
             raise
         self.engine.commit()
         return statuses
+
+    def _put_record(self, session: Session, linker: Linker, record: Record,
+                    statuses: dict[str, str], author: str, reason: str) -> None:
+        if record.id in statuses:
+            raise ValueError(f"record id {record.id} appears twice")
+        problems = record.check_annotations()
+        if problems:
+            raise ValueError(f"record {record.id}: " + "; ".join(problems))
+        linker.link(record)
+        status = store.put_record(session, record, author=author, reason=reason)
+        statuses[record.id] = status
+        if status != "unchanged":
+            self.engine.stage([self._indexable(session, record)], session)
 
     def ingest(self, paths: list[Path],
                progress: Callable[[Path, int, int], None] | None = None) -> IngestReport:
@@ -111,15 +138,10 @@ class Archive:
             try:
                 if not path.exists():
                     raise ReadError(path, "no such file")
-                records = [item for item in read_path(path) if isinstance(item, Record)]
-                if not records:
+                statuses = self.put(read_path(path), reason=f"ingest {path.name}")
+                if not statuses:
                     raise ReadError(path, "no records found")
-                seen: set[str] = set()
-                for r in records:
-                    if r.id in seen:
-                        raise ReadError(path, f"record id {r.id} appears twice")
-                    seen.add(r.id)
-                for rid, status in self.put(records, reason=f"ingest {path.name}").items():
+                for rid, status in statuses.items():
                     getattr(report, status).append(rid)
             except ReadError as e:
                 report.failed.append(Failure(e.path, e.message, e.line))
@@ -130,9 +152,23 @@ class Archive:
         report.seconds = time.perf_counter() - started
         return report
 
+    def _restage(self, session: Session, record_ids: Iterable[str]) -> None:
+        """Index again records whose collections changed (one at a time: bounded memory)."""
+        for rid in record_ids:
+            record = store.get_record(session, rid, public=False)
+            if record is not None:
+                self.engine.stage([self._indexable(session, record)], session)
+
+    def _indexable(self, session: Session, record: Record) -> Indexable:
+        """A record with what the index needs beyond it: entity kinds, collections."""
+        kinds = {e.id: e.kind for e in entity_store.get_entities(
+            session, {m.entity_id for m in record.mentions}).values()}
+        return Indexable(record, kinds, collections.collections_of(session, record.id))
+
     def reindex(self) -> int:
         with self.db.transaction() as session:
-            n = self.engine.rebuild(store.iter_records(session), session)
+            n = self.engine.rebuild((self._indexable(session, r)
+                                     for r in store.iter_records(session)), session)
         self.engine.commit()
         return n
 
@@ -156,10 +192,149 @@ class Archive:
 
     def search(self, request: SearchRequest) -> TimedResult:
         started = time.perf_counter()
-        node = parse_query(request.query)
         with self.db.sessions() as session:
+            node = expand(parse_query(request.query),
+                          lambda keys: entity_store.variants_by_keys(session, keys))
             result = self.engine.search(request, node, session)
             found = store.get_records(session, [h.id for h in result.hits])
+            ids = {v for k in ENTITY_FACETS for v, _ in result.facets.get(k, [])}
+            ids |= set(request.entities)
+            labels = {e.id: e.preferred for e in entity_store.get_entities(session, ids).values()}
+            labels.update({c.id: c.title for c, _ in collections.list_collections(session)})
         # A hit whose record is gone (or withdrawn) is never shown.
         result.hits = [h for h in result.hits if h.id in found]
-        return TimedResult(result, found, (time.perf_counter() - started) * 1000)
+        return TimedResult(result, found, (time.perf_counter() - started) * 1000, labels)
+
+    # -- entities ---------------------------------------------------------------------------
+
+    def entity(self, entity_id: str) -> Entity | None:
+        with self.db.sessions() as session:
+            return entity_store.get_entity(session, entity_id)
+
+    def entities(self, ids: Iterable[str]) -> dict[str, Entity]:
+        with self.db.sessions() as session:
+            return entity_store.get_entities(session, ids)
+
+    def entity_records(self, entity_id: str, limit: int = 50) -> list[tuple[Record, int]]:
+        with self.db.sessions() as session:
+            hits = entity_store.records_mentioning(session, entity_id, limit)
+            found = store.get_records(session, [r for r, _ in hits])
+        return [(found[r], n) for r, n in hits if r in found]
+
+    def co_mentioned(self, entity_id: str, kind: str | None = None,
+                     limit: int = 20) -> list[tuple[Entity, int]]:
+        with self.db.sessions() as session:
+            pairs = entity_store.co_mentioned(session, entity_id, kind, limit)
+            ents = entity_store.get_entities(session, [e for e, _ in pairs])
+        return [(ents[e], n) for e, n in pairs if e in ents]
+
+    def network(self, entity_id: str, size: int = 25) -> dict:
+        """Co-mention network around a person: nodes, and edges weighted by shared records."""
+        with self.db.sessions() as session:
+            center = entity_store.get_entity(session, entity_id)
+            if center is None:
+                return {"nodes": [], "edges": []}
+            around = entity_store.co_mentioned(session, entity_id, center.kind, size)
+            ids = [entity_id] + [e for e, _ in around]
+            ents = entity_store.get_entities(session, ids)
+            recs = {e: set(entity_store.mention_record_ids(session, [e])) for e in ids}
+        edges = []
+        for i, a in enumerate(ids):
+            for b in ids[i + 1:]:
+                shared = len(recs[a] & recs[b])
+                if shared:
+                    edges.append({"source": a, "target": b, "weight": shared})
+        nodes = [{"id": e, "label": ents[e].preferred, "records": len(recs[e]),
+                  "center": e == entity_id} for e in ids if e in ents]
+        return {"nodes": nodes, "edges": edges}
+
+    def shared_records(self, a: str, b: str) -> list[str]:
+        with self.db.sessions() as session:
+            return entity_store.shared_records(session, a, b)
+
+    def list_entities(self, kind: str | None = None, limit: int = 100,
+                      offset: int = 0) -> list[entity_store.EntityStats]:
+        with self.db.sessions() as session:
+            return entity_store.list_entities(session, kind, limit, offset)
+
+    def merge_entities(self, keep: str, drop: str) -> int:
+        with self.db.transaction() as session:
+            moved = entity_store.merge(session, keep, drop)
+            self._restage(session, entity_store.mention_record_ids(session, [keep]))
+        self.engine.commit()
+        return moved
+
+    def rename_entity(self, entity_id: str, preferred: str) -> None:
+        with self.db.transaction() as session:
+            entity_store.rename(session, entity_id, preferred, authority.key(preferred))
+
+    def split_entity(self, entity_id: str, variants: list[str], preferred: str) -> Entity:
+        with self.db.transaction() as session:
+            old = entity_store.get_entity(session, entity_id)
+            if old is None:
+                raise KeyError(entity_id)
+            new = Entity(authority.new_entity_id(
+                old.kind, preferred, lambda e: entity_store.entity_exists(session, e)),
+                old.kind, preferred, [v for v in variants if v != preferred])
+            entity_store.split(session, entity_id, variants, new, authority.key)
+            self._restage(session, entity_store.mention_record_ids(session, [entity_id, new.id]))
+        self.engine.commit()
+        return new
+
+    def import_authority(self, entities: Iterable[Entity]) -> int:
+        """Add or extend authority records (from CSV or JSON); existing ids gain spellings."""
+        n = 0
+        with self.db.transaction() as session:
+            for e in entities:
+                if entity_store.entity_exists(session, e.id):
+                    for v in [e.preferred, *e.variants]:
+                        entity_store.add_variant(session, e.id, v, authority.key(v))
+                else:
+                    entity_store.create_entity(session, e, authority.key)
+                n += 1
+        return n
+
+    # -- collections ----------------------------------------------------------------------
+
+    def collection(self, collection_id: str) -> Collection | None:
+        with self.db.sessions() as session:
+            return collections.get_collection(session, collection_id)
+
+    def list_collections(self) -> list[tuple[Collection, int]]:
+        with self.db.sessions() as session:
+            return collections.list_collections(session)
+
+    def save_collection(self, collection: Collection) -> None:
+        with self.db.transaction() as session:
+            old = collections.get_collection(session, collection.id, public=False)
+            collections.put_collection(session, collection)
+            self._restage(session, set(collection.record_ids) |
+                          set(old.record_ids if old else []))
+        self.engine.commit()
+
+    def delete_collection(self, collection_id: str) -> bool:
+        with self.db.transaction() as session:
+            old = collections.get_collection(session, collection_id, public=False)
+            ok = collections.delete_collection(session, collection_id)
+            session.flush()
+            if old:
+                self._restage(session, old.record_ids)
+        self.engine.commit()
+        return ok
+
+    def record_collections(self, record_id: str) -> list[tuple[Collection, str | None,
+                                                               str | None]]:
+        """Each collection holding the record, with the previous and next record in it."""
+        with self.db.sessions() as session:
+            out = []
+            for cid in collections.collections_of(session, record_id):
+                c = collections.get_collection(session, cid)
+                if c is None:
+                    continue
+                prev, nxt = collections.neighbours(session, cid, record_id)
+                out.append((c, prev, nxt))
+            return out
+
+    def glossary(self, scope: str | None = None) -> list[tuple[str, str, str]]:
+        with self.db.sessions() as session:
+            return collections.glossary(session, scope)

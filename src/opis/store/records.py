@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from opis.model import Record
 from opis.model.dates import bounds
-from opis.store.tables import AnnotationRow, RecordRow, RevisionRow
+from opis.store.tables import AnnotationRow, MentionRow, RecordRow, RevisionRow
 
 
 @dataclass
@@ -53,10 +53,15 @@ def _fill(row: RecordRow, record: Record) -> None:
     row.text = record.text
     data.pop("text")
     data.pop("annotations")
+    data.pop("mentions")
     row.data = data
     row.annotations = [
         AnnotationRow(seq=i, kind=a.kind, start=a.start, end=a.end, text=a.text, note=a.note)
         for i, a in enumerate(record.annotations)
+    ]
+    row.mentions = [
+        MentionRow(entity_id=m.entity_id, start=m.start, end=m.end, text=m.text, field=m.field)
+        for m in record.mentions
     ]
 
 
@@ -66,6 +71,10 @@ def to_record(row: RecordRow) -> Record:
     data["annotations"] = [
         {"kind": a.kind, "start": a.start, "end": a.end, "text": a.text, "note": a.note}
         for a in row.annotations
+    ]
+    data["mentions"] = [
+        {"entity_id": m.entity_id, "start": m.start, "end": m.end, "text": m.text,
+         "field": m.field} for m in row.mentions
     ]
     return Record.from_dict(data)
 
@@ -89,6 +98,7 @@ def put_record(session: Session, record: Record, *, author: str = "ingest",
         return "unchanged"
     else:
         row.annotations.clear()
+        row.mentions.clear()
         session.flush()  # old annotation rows go before new ones take their (record, seq)
         _fill(row, record)
         row.version += 1

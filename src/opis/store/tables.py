@@ -51,6 +51,8 @@ class RecordRow(Base):
     annotations: Mapped[list[AnnotationRow]] = relationship(
         back_populates="record", cascade="all, delete-orphan", order_by="AnnotationRow.seq"
     )
+    mentions: Mapped[list[MentionRow]] = relationship(
+        cascade="all, delete-orphan", order_by="MentionRow.id")
 
 
 class AnnotationRow(Base):
@@ -86,3 +88,76 @@ class RevisionRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class EntityRow(Base):
+    """An authority record: a person, organization, place or event."""
+
+    __tablename__ = "entities"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    preferred: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    identifiers: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    variants: Mapped[list[VariantRow]] = relationship(
+        back_populates="entity", cascade="all, delete-orphan", order_by="VariantRow.id")
+
+
+class VariantRow(Base):
+    """A spelling of an entity seen in a source; ``key`` is its romanization key."""
+
+    __tablename__ = "entity_variants"
+    __table_args__ = (UniqueConstraint("entity_id", "variant"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity_id: Mapped[str] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
+    variant: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(String(300), index=True)
+
+    entity: Mapped[EntityRow] = relationship(back_populates="variants")
+
+
+class MentionRow(Base):
+    __tablename__ = "mentions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    entity_id: Mapped[str] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
+    start: Mapped[int | None] = mapped_column(Integer)
+    end: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    field: Mapped[str] = mapped_column(String(64))
+
+
+class GlossaryRow(Base):
+    __tablename__ = "glossary"
+    __table_args__ = (UniqueConstraint("scope", "term", "expansion"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    term: Mapped[str] = mapped_column(String(100))
+    expansion: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(String(200))
+    source_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class CollectionRow(Base):
+    __tablename__ = "collections"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CollectionItemRow(Base):
+    __tablename__ = "collection_items"
+
+    collection_id: Mapped[str] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(200), index=True)

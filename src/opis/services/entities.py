@@ -1,0 +1,150 @@
+"""Linking a record's names to the authority file at ingest, and curating that file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from opis.enrich.entities import Candidate, extract
+from opis.model import Record
+from opis.model.entity import Entity, GlossaryEntry, Mention
+from opis.model.headings import split_heading
+from opis.names import authority
+from opis.names.gazetteer import Known, default_gazetteer
+from opis.store import entities as store
+
+ORG_WORDS = re.compile(
+    r"\b(?:Department|Office|Bureau|Agency|Committee|Commission|Council|Ministry|Embassy|"
+    r"Army|Navy|Force|Command|Organization|Party|Union|Nations|Administration|Service|"
+    r"Board|Staff|Corps|Bank|Fund|Group|Conference|Assembly|Government|Mission|Station|"
+    r"Division|Section|Institute|Secretariat|Cabinet)\b")
+
+NOT_ORG = re.compile(r"\b(?:telegram|despatch|dispatch|airgram|memorandum|instruction|"
+                     r"circular|report|message)\b", re.IGNORECASE)
+
+
+class Linker:
+    """Resolves names to entities within one ingest transaction."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.reader_ids: dict[str, str] = {}  # ids a reader gave -> stored entity ids
+        self.glossary: dict[str, GlossaryEntry] = {}
+        self._counts: dict[str, int] = {}
+
+    # -- authority items that readers yield (FRUS persons and terms lists) ---------------
+
+    def add_reader_entity(self, entity: Entity) -> str:
+        preferred, variants = split_heading(entity.preferred) if "," in entity.preferred \
+            else (entity.preferred, [])
+        spellings = [s for s in dict.fromkeys([entity.preferred, *variants, *entity.variants])
+                     if s != preferred]
+        ident = dict(entity.identifiers)
+        ident.setdefault("source_id", entity.id)
+        known = Known(entity.kind, preferred, tuple(spellings), entity.description)
+        eid = self._resolve_known(entity.kind, preferred, known, set(), ident)
+        self.reader_ids[entity.id] = eid
+        return eid
+
+    def add_glossary(self, entry: GlossaryEntry) -> None:
+        if entry.id:
+            self.glossary[entry.id] = entry
+
+    # -- records -----------------------------------------------------------------------
+
+    def link(self, record: Record) -> None:
+        """Replace ``record.mentions`` with resolved mentions (reader's and extracted)."""
+        mentions: list[Mention] = []
+        in_record: set[str] = set()
+        taken: list[tuple[int, int]] = []
+        for m in record.mentions:  # links the source itself made (FRUS persName/gloss)
+            eid = self.reader_ids.get(m.entity_id) or self._from_glossary(m.entity_id)
+            if eid is None:
+                continue
+            mentions.append(Mention(eid, m.start, m.end, m.text, m.field))
+            in_record.add(eid)
+            if m.field == "text" and m.start is not None:
+                taken.append((m.start, m.end))
+        cands = extract(record, default_gazetteer())
+        resolved: dict[int, str] = {}
+        for i, c in enumerate(cands):
+            if c.start is not None and any(c.start < e and s < c.end for s, e in taken):
+                continue
+            eid = resolved.get(c.same_as) if c.same_as is not None else None
+            if eid is None:
+                eid = self.resolve(c, in_record)
+            else:
+                store.add_variant(self.session, eid, authority.clean_name(c.text),
+                                  authority.key(c.text))
+            if eid is None:
+                continue
+            resolved[i] = eid
+            in_record.add(eid)
+            mentions.append(Mention(eid, c.start, c.end, c.text, c.field))
+        mentions.sort(key=lambda m: (m.field != "text", m.start or 0, m.end or 0, m.entity_id))
+        record.mentions = mentions
+
+    def resolve(self, c: Candidate, in_record: set[str]) -> str | None:
+        name = authority.clean_name(c.text)
+        if not name or len(name) < 2:
+            return None
+        if c.kind == "person" and c.field == "metadata" and "," in name:
+            preferred, variants = split_heading(name)
+            known = c.known or Known("person", preferred, tuple([name, *variants]))
+            return self._resolve_known("person", preferred, known, in_record)
+        if c.known is not None:
+            return self._resolve_known(c.kind, c.known.preferred, c.known, in_record,
+                                       spelling=name)
+        key = authority.key(name)
+        ids = store.ids_by_key(self.session, c.kind, key)
+        eid = authority.choose(ids, in_record, self._counts_for(ids))
+        if eid is None:
+            eid = authority.new_entity_id(c.kind, name, self._exists)
+            store.create_entity(self.session, Entity(eid, c.kind, name), authority.key)
+        else:
+            store.add_variant(self.session, eid, name, key)
+        return eid
+
+    def _resolve_known(self, kind: str, preferred: str, known: Known, in_record: set[str],
+                       identifiers: dict | None = None, spelling: str | None = None) -> str:
+        ids = store.ids_by_key(self.session, kind, authority.key(preferred))
+        eid = authority.choose(ids, in_record, self._counts_for(ids))
+        if eid is None:
+            eid = authority.new_entity_id(kind, preferred, self._exists)
+            ident = dict(identifiers or {})
+            if known.wikidata:
+                ident["wikidata"] = known.wikidata
+            store.create_entity(self.session, Entity(eid, kind, preferred,
+                                                     list(known.variants), known.description,
+                                                     ident), authority.key)
+        else:
+            for s in known.spellings:
+                store.add_variant(self.session, eid, s, authority.key(s))
+        if spelling:
+            store.add_variant(self.session, eid, spelling, authority.key(spelling))
+        return eid
+
+    def _from_glossary(self, ref: str) -> str | None:
+        entry = self.glossary.get(ref)
+        if entry is None:
+            return None
+        gaz = default_gazetteer()
+        known = gaz.by_spelling.get(entry.expansion) or gaz.by_spelling.get(entry.term)
+        if known is not None:
+            return self._resolve_known(known.kind, known.preferred, known, set(),
+                                       spelling=entry.term)
+        if not ORG_WORDS.search(entry.expansion) or NOT_ORG.search(entry.expansion):
+            return None  # a term, not a body: kept in the glossary only
+        known = Known("organization", entry.expansion, (entry.term,))
+        return self._resolve_known("organization", entry.expansion, known, set())
+
+    def _counts_for(self, ids: Iterable[str]) -> dict[str, int]:
+        ids = list(ids)
+        if len(ids) < 2:
+            return {}
+        return store.mention_counts(self.session, ids)
+
+    def _exists(self, eid: str) -> bool:
+        return store.entity_exists(self.session, eid)
