@@ -189,6 +189,175 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
         _serve(str(path), host, port)
 
 
+entities_app = typer.Typer(help="The authority file: people, places, organizations, events.",
+                           no_args_is_help=True)
+app.add_typer(entities_app, name="entities")
+
+
+@entities_app.command("list")
+def entities_list(db: DbOption = None,
+                  kind: Annotated[str | None, typer.Option(help="person, place, ...")] = None,
+                  limit: int = 50,
+                  as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Entities by the number of documents that name them."""
+    archive = _open(db)
+    rows = archive.list_entities(kind, limit)
+    archive.close()
+    if as_json:
+        print(json.dumps([{"id": r.entity.id, "preferred": r.entity.preferred,
+                           "variants": r.entity.variants, "records": r.records,
+                           "mentions": r.mentions} for r in rows], ensure_ascii=False, indent=2))
+        return
+    table = Table()
+    for col in ("id", "preferred", "records", "variants"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.entity.id, r.entity.preferred, str(r.records),
+                      "; ".join(r.entity.variants[:6]))
+    console.print(table)
+
+
+@entities_app.command("show")
+def entities_show(entity_id: str, db: DbOption = None) -> None:
+    """One entity: its spellings, documents and companions."""
+    archive = _open(db)
+    entity = archive.entity(entity_id)
+    if entity is None:
+        archive.close()
+        err.print(f"[red]No entity with id {entity_id}[/red]")
+        raise typer.Exit(1)
+    docs = archive.entity_records(entity_id, 20)
+    companions = archive.co_mentioned(entity_id, limit=10)
+    archive.close()
+    print(json.dumps({**entity.__dict__, "records": [
+        {"id": r.id, "title": r.title, "mentions": n} for r, n in docs],
+        "co_mentioned": [{"id": e.id, "preferred": e.preferred, "shared": n}
+                         for e, n in companions]}, ensure_ascii=False, indent=2))
+
+
+@entities_app.command("merge")
+def entities_merge(keep: str, drop: str, db: DbOption = None) -> None:
+    """Merge DROP into KEEP: its spellings and mentions move, DROP disappears."""
+    archive = _open(db)
+    try:
+        moved = archive.merge_entities(keep, drop)
+    except (KeyError, ValueError) as e:
+        err.print(f"[red]Cannot merge:[/red] {e}")
+        raise typer.Exit(1) from None
+    finally:
+        archive.close()
+    console.print(f"merged {drop} into {keep} ({moved} mentions moved)")
+
+
+@entities_app.command("rename")
+def entities_rename(entity_id: str, preferred: str, db: DbOption = None) -> None:
+    """Change an entity's preferred form (the old one stays a variant)."""
+    archive = _open(db)
+    try:
+        archive.rename_entity(entity_id, preferred)
+    except KeyError:
+        err.print(f"[red]No entity with id {entity_id}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        archive.close()
+    console.print(f"{entity_id} is now '{preferred}'")
+
+
+@entities_app.command("split")
+def entities_split(entity_id: str,
+                   variant: Annotated[list[str], typer.Option(help="Spelling to move.")],
+                   name: Annotated[str, typer.Option(help="Preferred form of the new entity.")],
+                   db: DbOption = None) -> None:
+    """Give some spellings (and their mentions) of an entity to a new one."""
+    archive = _open(db)
+    try:
+        new = archive.split_entity(entity_id, variant, name)
+    except KeyError:
+        err.print(f"[red]No entity with id {entity_id}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        archive.close()
+    console.print(f"created {new.id}")
+
+
+@entities_app.command("import")
+def entities_import(path: Path, db: DbOption = None) -> None:
+    """Import an authority file (CSV or JSON; see docs/names.md)."""
+    from opis.services.authority_file import AuthorityFileError, read_authority_file
+
+    try:
+        entities = list(read_authority_file(path))
+    except (AuthorityFileError, OSError) as e:
+        err.print(f"[red]Cannot import:[/red] {e}")
+        raise typer.Exit(1) from None
+    archive = _open(db)
+    n = archive.import_authority(entities)
+    archive.close()
+    console.print(f"imported {n} entities")
+
+
+collections_app = typer.Typer(help="Curated, ordered sets of records.", no_args_is_help=True)
+app.add_typer(collections_app, name="collections")
+
+
+@collections_app.command("list")
+def collections_list(db: DbOption = None) -> None:
+    archive = _open(db)
+    rows = archive.list_collections()
+    archive.close()
+    for c, n in rows:
+        print(f"{c.id}\t{n} records\t{c.title}")
+
+
+@collections_app.command("create")
+def collections_create(collection_id: str, title: str, db: DbOption = None,
+                       description: str | None = None,
+                       record: Annotated[list[str] | None, typer.Option()] = None) -> None:
+    """Create or replace a collection with records in the given order."""
+    from opis.model.entity import Collection
+
+    archive = _open(db)
+    missing = [r for r in record or [] if archive.get(r) is None]
+    if missing:
+        archive.close()
+        err.print(f"[red]No record with id {', '.join(missing)}[/red]")
+        raise typer.Exit(1)
+    archive.save_collection(Collection(collection_id, title, description, list(record or [])))
+    archive.close()
+    console.print(f"saved {collection_id} ({len(record or [])} records)")
+
+
+@collections_app.command("add")
+def collections_add(collection_id: str, records: list[str], db: DbOption = None) -> None:
+    """Append records to a collection."""
+    archive = _open(db)
+    c = archive.collection(collection_id, public=False)  # keep withdrawn members too
+    if c is None:
+        archive.close()
+        err.print(f"[red]No collection with id {collection_id}[/red]")
+        raise typer.Exit(1)
+    missing = [r for r in records if archive.get(r) is None]
+    if missing:
+        archive.close()
+        err.print(f"[red]No record with id {', '.join(missing)}[/red]")
+        raise typer.Exit(1)
+    c.record_ids += [r for r in records if r not in c.record_ids]
+    archive.save_collection(c)
+    archive.close()
+    console.print(f"{collection_id} now holds {len(c.record_ids)} records")
+
+
+@collections_app.command("delete")
+def collections_delete(collection_id: str, db: DbOption = None) -> None:
+    archive = _open(db)
+    ok = archive.delete_collection(collection_id)
+    archive.close()
+    if not ok:
+        err.print(f"[red]No collection with id {collection_id}[/red]")
+        raise typer.Exit(1)
+    console.print(f"deleted {collection_id}")
+
+
 def main() -> None:
     try:
         app()

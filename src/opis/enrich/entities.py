@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from opis.model import Record
+from opis.model.headings import is_personal_heading, split_heading
 from opis.names.gazetteer import Gazetteer, Known, default_gazetteer, korean_surnames
 
 HONORIFICS = (
@@ -31,7 +33,7 @@ HONORIFICS = (
     "General-Lieutenant", "General-Major", "General-Colonel", "Lieutenant General",
     "Major General", "General", "Marshal", "Admiral", "Colonel", "President", "Chairman",
     "Secretary", "Mr.", "Mrs.", "Ms.", "Dr.", "Messrs.", "Prime Minister", "Vice Minister",
-    "Deputy Prime Minister", "Deputy Premier",
+    "Deputy Prime Minister", "Deputy Premier", "Governor", "Senator", "Congressman",
 )
 _HONORIFIC = "|".join(re.escape(h) for h in sorted(HONORIFICS, key=len, reverse=True))
 # Capitalized words that end a name list or can never start a name.
@@ -44,6 +46,8 @@ STOPWORDS = frozenset("""
     Until Some Many All Most Only Since When Where While Although Because If As Not No
     January February March April May June July August September October November December
     North South East West American British French Japanese German Polish Hungarian Egyptian
+    Headquarters Staff Affairs Association Assembly Command Commission Affairs Forces Embassy
+    Office Secretariat Staff Sent Received Copy Subject Memorandum Telegram Letter
 """.split())
 FACILITY = re.compile(r"^\s+(?:metallurgical\s+)?(?:plant|factory|works|mine|university|"
                       r"street|square|station|stadium|combine|shipyard|institute)\b",
@@ -55,7 +59,7 @@ _GIVEN_JOINED = r"[A-Z][a-zŏŭéō]{7,10}"  # Seonghwan: a given name written a
 _KOREAN_GIVEN = rf"(?:{_GIVEN_HYPHEN}|{_GIVEN_JOINED}|{_SYL}(?: {_SYL})?)"
 _INITIALS = re.compile(
     r"(?<![\w.])((?:[A-Z]\. ?){1,3})([A-Z][a-z]+(?:-[A-Z][a-z]+)?|[A-Z]{3,})\b")
-_WORD = r"[A-Z][\w’]*(?:'(?!s\b)\w+)?(?:-[A-Z]?[\w’]+)?"
+_WORD = r"[A-Z]\w+(?:['’](?!s\b)\w+)?(?:-[A-Z]?\w+)?"
 _CAP_NAME = rf"(?:[A-Z]\. ?){{0,3}}{_WORD}(?: {_WORD}){{0,2}}"
 
 
@@ -92,13 +96,18 @@ def _korean_names(text: str) -> list[Candidate]:
     return out
 
 
+_PLURAL = r"Cdes\.|Comrades|Messrs\."
+
+
 def _honorific_names(text: str) -> list[Candidate]:
+    """Names after an honorific; only plural honorifics ("Cdes.") introduce a list."""
     out = []
-    rx = re.compile(rf"(?<![\w])(?:{_HONORIFIC}) +({_CAP_NAME}(?:(?:, | and |, and )"
-                    rf"(?!the\b){_CAP_NAME})*)")
+    rx = re.compile(rf"(?<![\w])(?:(?:{_PLURAL}) +({_CAP_NAME}(?:(?:, | and |, and )"
+                    rf"(?!the\b){_CAP_NAME})*)|(?:{_HONORIFIC}) +({_CAP_NAME}))")
     for m in rx.finditer(text):
-        pos = m.start(1)
-        for part in re.split(r",\s(?:and\s)?|\sand\s", m.group(1)):
+        group = 1 if m.group(1) else 2
+        pos = m.start(group)
+        for part in re.split(r",\s(?:and\s)?|\sand\s", m.group(group)):
             start = text.index(part, pos)
             pos = start + len(part)
             words = part.split()
@@ -114,9 +123,19 @@ def _honorific_names(text: str) -> list[Candidate]:
     return out
 
 
+@lru_cache(maxsize=8192)
+def _common_english(word: str) -> bool:
+    """"Moreover" after "Phase D." is not a surname; rare words and names are kept."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word.lower(), "en") > 3.5
+
+
 def _initials(text: str) -> list[Candidate]:
     return [Candidate("person", m.start(), m.end(), m.group(0), "initials", priority=1)
-            for m in _INITIALS.finditer(text) if m.group(2) not in STOPWORDS]
+            for m in _INITIALS.finditer(text)
+            if m.group(2) not in STOPWORDS and (m.group(2).isupper()
+                                                or not _common_english(m.group(2)))]
 
 
 def _gazetteer(text: str, gaz: Gazetteer) -> list[Candidate]:
@@ -142,13 +161,32 @@ def _resolve_overlaps(cands: list[Candidate]) -> list[Candidate]:
     return kept
 
 
+def record_gazetteer(record: Record) -> Gazetteer | None:
+    """The people a record's own metadata names, in every order a text may write them:
+    "Ushiba, Nobuhiko" is found as "Ushiba Nobuhiko" and "Nobuhiko Ushiba"."""
+    entries = []
+    for heading in [*record.people, *(a.name for a in record.authors)]:
+        if "," not in heading or not is_personal_heading(heading):
+            continue
+        display, variants = split_heading(heading)
+        surname, _, given = heading.partition(",")
+        given = re.sub(r"\s*\(.*?\)", "", given).strip()
+        forms = {display, *variants, f"{surname.strip()} {given}", f"{given} {surname.strip()}"}
+        entries.append(Known("person", display, tuple(sorted(forms - {display}))))
+    return Gazetteer(entries) if entries else None
+
+
 def extract(record: Record, gazetteer: Gazetteer | None = None) -> list[Candidate]:
     """Mentions in the text (with offsets) and in the record's own metadata."""
     gaz = gazetteer or default_gazetteer()
     text = record.text
     cands = (_gazetteer(text, gaz) + _korean_names(text) + _honorific_names(text)
              + _initials(text))
+    local = record_gazetteer(record)
+    if local is not None:
+        cands += _gazetteer(text, local)
     found = _resolve_overlaps(cands)
+    found = _repeat_surnames(text, found)
     # A bracketed romanization variant names the same entity as the name it varies.
     by_end = {c.end: i for i, c in enumerate(found)}
     for a in record.annotations:
@@ -168,6 +206,23 @@ def extract(record: Record, gazetteer: Gazetteer | None = None) -> list[Candidat
     found.sort(key=lambda c: (c.start, c.end))
     # Re-point same_as after sorting.
     return _renumber(found) + _metadata(record, gaz)
+
+
+def _repeat_surnames(text: str, found: list[Candidate]) -> list[Candidate]:
+    """A one-word name found once with a cue ("President Rhee", a gazetteer "Hull") names
+    the same person wherever else it stands alone in the record ("Rhee's remarks")."""
+    single = {c.text for c in found if c.kind == "person" and " " not in c.text
+              and c.source in ("honorific", "gazetteer") and c.text[:1].isupper()
+              and len(c.text) > 2}
+    if not single:
+        return found
+    rx = re.compile(r"(?<![\w.'’-])(" + "|".join(map(re.escape, sorted(single))) +
+                    r")(?=['’]s\b|(?![\w'’-]))")
+    taken = [(c.start, c.end) for c in found]
+    extra = [Candidate("person", m.start(1), m.end(1), m.group(1), "repeat")
+             for m in rx.finditer(text)
+             if not any(m.start(1) < e and s < m.end(1) for s, e in taken)]
+    return sorted(found + extra, key=lambda c: c.start)
 
 
 def _renumber(found: list[Candidate]) -> list[Candidate]:

@@ -296,9 +296,9 @@ class Archive:
 
     # -- collections ----------------------------------------------------------------------
 
-    def collection(self, collection_id: str) -> Collection | None:
+    def collection(self, collection_id: str, *, public: bool = True) -> Collection | None:
         with self.db.sessions() as session:
-            return collections.get_collection(session, collection_id)
+            return collections.get_collection(session, collection_id, public=public)
 
     def list_collections(self) -> list[tuple[Collection, int]]:
         with self.db.sessions() as session:

@@ -69,7 +69,10 @@ class Linker:
                 taken.append((m.start, m.end))
         cands = extract(record, default_gazetteer())
         resolved: dict[int, str] = {}
-        for i, c in enumerate(cands):
+        # Full names first, so a lone surname can then join the person it abbreviates.
+        order = sorted(range(len(cands)), key=lambda i: (self._is_surname(cands[i]), i))
+        for i in order:
+            c = cands[i]
             if c.start is not None and any(c.start < e and s < c.end for s, e in taken):
                 continue
             eid = resolved.get(c.same_as) if c.same_as is not None else None
@@ -86,10 +89,30 @@ class Linker:
         mentions.sort(key=lambda m: (m.field != "text", m.start or 0, m.end or 0, m.entity_id))
         record.mentions = mentions
 
+    @staticmethod
+    def _is_surname(c: Candidate) -> bool:
+        return c.kind == "person" and c.known is None and " " not in authority.clean_name(c.text)
+
+    def _same_surname(self, surname: str, in_record: set[str]) -> str | None:
+        """A person already named in this record whose name starts or ends with it."""
+        matches = []
+        for e in store.get_entities(self.session, in_record).values():
+            if e.kind != "person":
+                continue
+            for spelling in (e.preferred, *e.variants):
+                words = spelling.replace(",", " ").split()
+                if len(words) > 1 and surname in (words[0], words[-1]):
+                    matches.append(e.id)
+                    break
+        return matches[0] if len(set(matches)) == 1 else None
+
     def resolve(self, c: Candidate, in_record: set[str]) -> str | None:
         name = authority.clean_name(c.text)
         if not name or len(name) < 2:
             return None
+        if self._is_surname(c) and (eid := self._same_surname(name, in_record)):
+            store.add_variant(self.session, eid, name, authority.key(name))
+            return eid
         if c.kind == "person" and c.field == "metadata" and "," in name:
             preferred, variants = split_heading(name)
             known = c.known or Known("person", preferred, tuple([name, *variants]))

@@ -185,7 +185,8 @@ def list_entities(session: Session, kind: str | None = None, limit: int = 100,
         counts, counts.c.eid == EntityRow.id)
     if kind:
         stmt = stmt.where(EntityRow.kind == kind)
-    stmt = stmt.order_by(counts.c.records.desc(), EntityRow.preferred).limit(limit).offset(offset)
+    stmt = stmt.order_by(counts.c.records.desc(), counts.c.mentions.desc(),
+                         EntityRow.preferred).limit(limit).offset(offset)
     return [EntityStats(to_entity(row), r, m) for row, r, m in session.execute(stmt)]
 
 
