@@ -6,7 +6,8 @@ so the store, the JSON API and the exports share one serialization.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+import copy
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from opis.model.entity import Mention
@@ -128,7 +129,20 @@ class Record:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data, field by field: ``dataclasses.asdict`` deep-copies every value and
+        costs more than the rest of an ingest."""
+        out = {f.name: getattr(self, f.name) for f in _RECORD_FIELDS}
+        for name in ("contents", "archival_reference"):
+            if out[name] is not None:
+                out[name] = dict(out[name].__dict__)
+        for name in ("contributors", "authors", "stamps", "handwritten_notes", "annotations",
+                     "mentions"):
+            out[name] = [dict(x.__dict__) for x in out[name]]
+        for name in ("donors", "distribution", "endorsements", "subjects", "places", "people",
+                     "organizations"):
+            out[name] = list(out[name])
+        out["extra"] = copy.deepcopy(out["extra"])
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
@@ -157,3 +171,6 @@ class Record:
             if a.kind not in ANNOTATION_KINDS:
                 problems.append(f"annotation {i} has unknown kind {a.kind!r}")
         return problems
+
+
+_RECORD_FIELDS = fields(Record)

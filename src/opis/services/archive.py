@@ -126,7 +126,8 @@ class Archive:
         status = store.put_record(session, record, author=author, reason=reason)
         statuses[record.id] = status
         if status != "unchanged":
-            self.engine.stage([self._indexable(session, record)], session)
+            kinds = {m.entity_id: linker.kind_of(m.entity_id) for m in record.mentions}
+            self.engine.stage([self._indexable(session, record, kinds)], session)
 
     def ingest(self, paths: list[Path],
                progress: Callable[[Path, int, int], None] | None = None) -> IngestReport:
@@ -159,10 +160,11 @@ class Archive:
             if record is not None:
                 self.engine.stage([self._indexable(session, record)], session)
 
-    def _indexable(self, session: Session, record: Record) -> Indexable:
+    def _indexable(self, session: Session, record: Record,
+                   kinds: dict[str, str | None] | None = None) -> Indexable:
         """A record with what the index needs beyond it: entity kinds, collections."""
-        kinds = {e.id: e.kind for e in entity_store.get_entities(
-            session, {m.entity_id for m in record.mentions}).values()}
+        if kinds is None or None in kinds.values():
+            kinds = entity_store.kinds_of(session, {m.entity_id for m in record.mentions})
         return Indexable(record, kinds, collections.collections_of(session, record.id))
 
     def reindex(self) -> int:

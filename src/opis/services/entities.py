@@ -26,13 +26,71 @@ NOT_ORG = re.compile(r"\b(?:telegram|despatch|dispatch|airgram|memorandum|instru
 
 
 class Linker:
-    """Resolves names to entities within one ingest transaction."""
+    """Resolves names to entities within one ingest transaction.
+
+    Lookups are memoized for the transaction: each distinct key costs one indexed query,
+    and names repeated across a file's records cost nothing (ingest of millions)."""
 
     def __init__(self, session: Session):
         self.session = session
         self.reader_ids: dict[str, str] = {}  # ids a reader gave -> stored entity ids
         self.glossary: dict[str, GlossaryEntry] = {}
-        self._counts: dict[str, int] = {}
+        self._by_key: dict[tuple[str, str], list[str]] = {}  # (kind, key) -> entity ids
+        self._known_keys: set[str] = set()
+        self._spellings: dict[str, set[str]] = {}  # entity id -> spellings
+        self._kinds: dict[str, str] = {}
+        self._counts: dict[str, int] = {}  # mentions seen in this transaction
+        self._stored_counts: dict[tuple[str, ...], dict[str, int]] = {}
+
+    # -- the memo -------------------------------------------------------------------------
+
+    def kind_of(self, eid: str) -> str | None:
+        return self._kinds.get(eid)
+
+    def _ids(self, kind: str, key: str) -> list[str]:
+        if key not in self._known_keys:
+            self._load_keys([key])
+        return self._by_key.get((kind, key), [])
+
+    def _load_keys(self, keys: Iterable[str]) -> None:
+        missing = [k for k in keys if k not in self._known_keys]
+        if not missing:
+            return
+        self._known_keys.update(missing)
+        rows = store.lookup_keys(self.session, missing)
+        new_ids = set()
+        for key, eid, kind in rows:
+            ids = self._by_key.setdefault((kind, key), [])
+            if eid not in ids:
+                ids.append(eid)
+            self._kinds[eid] = kind
+            if eid not in self._spellings:
+                new_ids.add(eid)
+        for eid, spellings in store.spellings_of(self.session, new_ids).items():
+            self._spellings[eid] = spellings
+
+    def _add_spelling(self, eid: str, spelling: str) -> None:
+        known = self._spellings.setdefault(eid, set())
+        if spelling in known:
+            return
+        key = authority.key(spelling)
+        store.add_variant(self.session, eid, spelling, key)
+        known.add(spelling)
+        self._known_keys.add(key)
+        ids = self._by_key.setdefault((self._kinds[eid], key), [])
+        if eid not in ids:
+            ids.append(eid)
+
+    def _create(self, entity: Entity) -> str:
+        store.create_entity(self.session, entity, authority.key)
+        self._kinds[entity.id] = entity.kind
+        self._spellings[entity.id] = set()
+        for s in dict.fromkeys([entity.preferred, *entity.variants]):
+            self._spellings[entity.id].add(s)
+            key = authority.key(s)
+            self._known_keys.add(key)
+            self._by_key.setdefault((entity.kind, key), []).append(entity.id)
+        return entity.id
 
     # -- authority items that readers yield (FRUS persons and terms lists) ---------------
 
@@ -68,6 +126,8 @@ class Linker:
             if m.field == "text" and m.start is not None:
                 taken.append((m.start, m.end))
         cands = extract(record, default_gazetteer())
+        self._load_keys({authority.key(c.text) for c in cands} |
+                        {authority.key(c.known.preferred) for c in cands if c.known})
         resolved: dict[int, str] = {}
         # Full names first, so a lone surname can then join the person it abbreviates.
         order = sorted(range(len(cands)), key=lambda i: (self._is_surname(cands[i]), i))
@@ -79,12 +139,12 @@ class Linker:
             if eid is None:
                 eid = self.resolve(c, in_record)
             else:
-                store.add_variant(self.session, eid, authority.clean_name(c.text),
-                                  authority.key(c.text))
+                self._add_spelling(eid, authority.clean_name(c.text))
             if eid is None:
                 continue
             resolved[i] = eid
             in_record.add(eid)
+            self._counts[eid] = self._counts.get(eid, 0) + 1
             mentions.append(Mention(eid, c.start, c.end, c.text, c.field))
         mentions.sort(key=lambda m: (m.field != "text", m.start or 0, m.end or 0, m.entity_id))
         record.mentions = mentions
@@ -95,23 +155,23 @@ class Linker:
 
     def _same_surname(self, surname: str, in_record: set[str]) -> str | None:
         """A person already named in this record whose name starts or ends with it."""
-        matches = []
-        for e in store.get_entities(self.session, in_record).values():
-            if e.kind != "person":
+        matches = set()
+        for eid in in_record:
+            if self._kinds.get(eid) != "person":
                 continue
-            for spelling in (e.preferred, *e.variants):
+            for spelling in self._spellings.get(eid, ()):
                 words = spelling.replace(",", " ").split()
                 if len(words) > 1 and surname in (words[0], words[-1]):
-                    matches.append(e.id)
+                    matches.add(eid)
                     break
-        return matches[0] if len(set(matches)) == 1 else None
+        return matches.pop() if len(matches) == 1 else None
 
     def resolve(self, c: Candidate, in_record: set[str]) -> str | None:
         name = authority.clean_name(c.text)
         if not name or len(name) < 2:
             return None
         if self._is_surname(c) and (eid := self._same_surname(name, in_record)):
-            store.add_variant(self.session, eid, name, authority.key(name))
+            self._add_spelling(eid, name)
             return eid
         if c.kind == "person" and c.field == "metadata" and "," in name:
             preferred, variants = split_heading(name)
@@ -120,33 +180,31 @@ class Linker:
         if c.known is not None:
             return self._resolve_known(c.kind, c.known.preferred, c.known, in_record,
                                        spelling=name)
-        key = authority.key(name)
-        ids = store.ids_by_key(self.session, c.kind, key)
+        ids = self._ids(c.kind, authority.key(name))
         eid = authority.choose(ids, in_record, self._counts_for(ids))
         if eid is None:
-            eid = authority.new_entity_id(c.kind, name, self._exists)
-            store.create_entity(self.session, Entity(eid, c.kind, name), authority.key)
+            eid = self._create(Entity(authority.new_entity_id(c.kind, name, self._exists),
+                                      c.kind, name))
         else:
-            store.add_variant(self.session, eid, name, key)
+            self._add_spelling(eid, name)
         return eid
 
     def _resolve_known(self, kind: str, preferred: str, known: Known, in_record: set[str],
                        identifiers: dict | None = None, spelling: str | None = None) -> str:
-        ids = store.ids_by_key(self.session, kind, authority.key(preferred))
+        ids = self._ids(kind, authority.key(preferred))
         eid = authority.choose(ids, in_record, self._counts_for(ids))
         if eid is None:
-            eid = authority.new_entity_id(kind, preferred, self._exists)
             ident = dict(identifiers or {})
             if known.wikidata:
                 ident["wikidata"] = known.wikidata
-            store.create_entity(self.session, Entity(eid, kind, preferred,
-                                                     list(known.variants), known.description,
-                                                     ident), authority.key)
+            eid = self._create(Entity(authority.new_entity_id(kind, preferred, self._exists),
+                                      kind, preferred, list(known.variants), known.description,
+                                      ident))
         else:
             for s in known.spellings:
-                store.add_variant(self.session, eid, s, authority.key(s))
+                self._add_spelling(eid, s)
         if spelling:
-            store.add_variant(self.session, eid, spelling, authority.key(spelling))
+            self._add_spelling(eid, spelling)
         return eid
 
     def _from_glossary(self, ref: str) -> str | None:
@@ -164,10 +222,15 @@ class Linker:
         return self._resolve_known("organization", entry.expansion, known, set())
 
     def _counts_for(self, ids: Iterable[str]) -> dict[str, int]:
-        ids = list(ids)
+        """Mentions stored before this transaction (asked once per set of rivals) plus
+        those linked during it."""
+        ids = tuple(sorted(ids))
         if len(ids) < 2:
             return {}
-        return store.mention_counts(self.session, ids)
+        if ids not in self._stored_counts:
+            self._stored_counts[ids] = store.mention_counts(self.session, ids)
+        stored = self._stored_counts[ids]
+        return {i: stored.get(i, 0) + self._counts.get(i, 0) for i in ids}
 
     def _exists(self, eid: str) -> bool:
-        return store.entity_exists(self.session, eid)
+        return eid in self._kinds or store.entity_exists(self.session, eid)

@@ -66,6 +66,35 @@ def variants_by_keys(session: Session, keys: Iterable[str]) -> dict[str, set[str
     return out
 
 
+def kinds_of(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    ids = list(set(ids))
+    if not ids:
+        return {}
+    return dict(session.execute(select(EntityRow.id, EntityRow.kind)
+                                .where(EntityRow.id.in_(ids))).all())
+
+
+def lookup_keys(session: Session, keys: Iterable[str]) -> list[tuple[str, str, str]]:
+    """(key, entity id, kind) for every spelling with one of these keys: one query."""
+    keys = list(set(keys))
+    if not keys:
+        return []
+    rows = session.execute(select(VariantRow.key, VariantRow.entity_id, EntityRow.kind)
+                           .join(EntityRow, EntityRow.id == VariantRow.entity_id)
+                           .where(VariantRow.key.in_(keys)))
+    return [(k, e, kind) for k, e, kind in rows]
+
+
+def spellings_of(session: Session, ids: Iterable[str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    ids = list(set(ids))
+    if ids:
+        for eid, v in session.execute(select(VariantRow.entity_id, VariantRow.variant)
+                                      .where(VariantRow.entity_id.in_(ids))):
+            out.setdefault(eid, set()).add(v)
+    return out
+
+
 def create_entity(session: Session, entity: Entity, key_of) -> EntityRow:  # noqa: ANN001
     row = EntityRow(id=entity.id, kind=entity.kind, preferred=entity.preferred,
                     key=key_of(entity.preferred), description=entity.description,
