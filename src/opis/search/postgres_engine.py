@@ -22,6 +22,7 @@ from opis.search.base import (
     marked_html,
     meta_text,
 )
+from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term
 
 CONFIG = "english"
@@ -31,7 +32,10 @@ _UPSERT = text(
         setweight(to_tsvector('{CONFIG}', :title), 'A') ||
         setweight(to_tsvector('{CONFIG}', :summary), 'B') ||
         setweight(to_tsvector('{CONFIG}', :meta), 'C') ||
-        setweight(to_tsvector('{CONFIG}', :body), 'D'))
+        setweight(to_tsvector('{CONFIG}', :body), 'D') ||
+        setweight(to_tsvector('russian', :ru), 'D') ||
+        setweight(to_tsvector('german', :de), 'D') ||
+        setweight(to_tsvector('simple', :cjk), 'D'))
     ON CONFLICT (record_id) DO UPDATE SET tsv = EXCLUDED.tsv
     """
 )
@@ -46,10 +50,15 @@ def compile_tsquery(node: Node, params: dict[str, str]) -> str:
         params[name] = value
         return f":{name}"
 
-    if isinstance(node, Term):
-        return f"plainto_tsquery('{CONFIG}', {bind(node.text)})"
-    if isinstance(node, Phrase):
-        return f"phraseto_tsquery('{CONFIG}', {bind(' '.join(node.words))})"
+    if isinstance(node, Term | Phrase):
+        words = node.text if isinstance(node, Term) else " ".join(node.words)
+        fn = "plainto_tsquery" if isinstance(node, Term) else "phraseto_tsquery"
+        p = bind(words)
+        # The same words through each language's stemmer, and CJK as bigrams.
+        parts = [f"{fn}('{CONFIG}', {p})", f"{fn}('russian', {p})", f"{fn}('german', {p})"]
+        if has_cjk(words):
+            parts.append(f"phraseto_tsquery('simple', {bind(cjk_bigrams(words))})")
+        return "(" + " || ".join(parts) + ")"
     if isinstance(node, Prefix):
         stem = re.sub(r"[^\w]", "", node.stem).lower() or "x"
         return f"to_tsquery('simple', {bind(stem + ':*')})"
@@ -70,7 +79,8 @@ class PostgresEngine:
         for item in items:
             r = item.record
             session.execute(_UPSERT, {"id": r.id, "title": r.title, "summary": r.summary or "",
-                                      "meta": meta_text(r), "body": r.text})
+                                      "meta": meta_text(r), "body": r.text,
+                                      **language_texts(r)})
 
     def remove(self, record_ids: Iterable[str], session: Session) -> None:
         for rid in record_ids:

@@ -27,12 +27,15 @@ from opis.search.base import (
     meta_text,
     repository_of,
 )
+from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+LANG_FIELDS = {"text_ru": "ru_stem", "text_de": "de_stem"}
 KEYWORD_FIELDS = ("person", "place", "organization", "event", "repository",
                   "classification", "collection")
 TEXT_FIELDS = ["title", "summary", "text", "meta"]
+SEARCH_FIELDS = [*TEXT_FIELDS, "text_ru", "text_de"]
 BOOSTS = {"title": 3.0, "summary": 2.0, "meta": 1.5, "text": 1.0}
 
 
@@ -41,6 +44,9 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("id", stored=True, tokenizer_name="raw", fast=True)
     for name in TEXT_FIELDS:
         sb.add_text_field(name, stored=name != "meta", tokenizer_name="en_stem")
+    for name, tokenizer in LANG_FIELDS.items():
+        sb.add_text_field(name, stored=False, tokenizer_name=tokenizer)
+    sb.add_text_field("text_cjk", stored=False, tokenizer_name="default")
     sb.add_text_field("lang", stored=False, tokenizer_name="raw", fast=True)
     sb.add_text_field("date", stored=True, tokenizer_name="raw")
     sb.add_integer_field("date_start", indexed=True, fast=True, stored=False)
@@ -50,6 +56,15 @@ def build_schema() -> tantivy.Schema:
     sb.add_integer_field("year", indexed=True, fast=True, stored=False)
     sb.add_integer_field("decade", indexed=True, fast=True, stored=False)
     return sb.build()
+
+
+def _register(index: tantivy.Index) -> None:
+    """Stemming analyzers for the originals' languages; registered at every open."""
+    for name, language in (("ru_stem", "russian"), ("de_stem", "german")):
+        index.register_tokenizer(name, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+                                 .filter(tantivy.Filter.remove_long(40))
+                                 .filter(tantivy.Filter.lowercase())
+                                 .filter(tantivy.Filter.stemmer(language)).build())
 
 
 def _quote(word: str) -> str:
@@ -62,7 +77,10 @@ def compile_query(index: tantivy.Index, schema: tantivy.Schema, node: Node) -> t
     occur = tantivy.Occur
     if isinstance(node, Term | Phrase):
         words = node.text if isinstance(node, Term) else " ".join(node.words)
-        q, _errors = index.parse_query_lenient(_quote(words), TEXT_FIELDS, field_boosts=BOOSTS)
+        q, _errors = index.parse_query_lenient(_quote(words), SEARCH_FIELDS, field_boosts=BOOSTS)
+        if has_cjk(words):
+            cjk, _errors = index.parse_query_lenient(_quote(cjk_bigrams(words)), ["text_cjk"])
+            return tantivy.Query.boolean_query([(occur.Should, q), (occur.Should, cjk)])
         return q
     if isinstance(node, Prefix):
         stem = re.sub(r"[^\w]", "", node.stem).lower()
@@ -109,6 +127,7 @@ class TantivyEngine:
     def _open(self) -> None:
         if self.path is None:
             self.index = tantivy.Index(self.schema)
+            _register(self.index)
             return
         marker = self.path / "opis-schema.json"
         if self.path.exists() and (not marker.exists() or
@@ -116,6 +135,7 @@ class TantivyEngine:
             shutil.rmtree(self.path)  # an index of another schema is rebuilt from the records
         self.path.mkdir(parents=True, exist_ok=True)
         self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+        _register(self.index)
         marker.write_text(json.dumps({"version": SCHEMA_VERSION}))
 
     @property
@@ -140,6 +160,10 @@ class TantivyEngine:
         doc.add_text("text", record.text)
         doc.add_text("meta", meta_text(record))
         doc.add_text("lang", record.original_language or "")
+        by_language = language_texts(record)
+        doc.add_text("text_ru", by_language["ru"])
+        doc.add_text("text_de", by_language["de"])
+        doc.add_text("text_cjk", by_language["cjk"])
         doc.add_text("date", record.date or "")
         span = bounds(record.date)
         if span:
