@@ -16,7 +16,7 @@ from rich.table import Table
 
 from opis.config import data_dir, resolve_database
 from opis.search.base import SearchRequest
-from opis.services.archive import Archive
+from opis.services.archive import Archive, IngestProgress
 from opis.services.export import FORMATS, UnknownFormatError, export
 from opis.services.records import record_json
 
@@ -40,23 +40,40 @@ def _open(db: str | None) -> Archive:
 
 @app.command()
 def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders to read.")],
-           db: DbOption = None) -> None:
-    """Read source files into the archive (format detected per file)."""
+           db: DbOption = None,
+           dry_run: Annotated[bool, typer.Option(
+               "--dry-run", help="Read and check everything, write nothing.")] = False,
+           report_path: Annotated[Path | None, typer.Option(
+               "--report", help="Write the report as JSON to this file.")] = None,
+           workers: Annotated[int | None, typer.Option(
+               help="Processes finding entities (default: 2, or 1 on one core).")] = None
+           ) -> None:
+    """Read source files into the archive (format detected per file).
+
+    Runs again safely: stored records are recognised and skipped, so an interrupted
+    ingest is finished by running the same command."""
     archive = _open(db)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err, transient=True) as progress:
-        task = progress.add_task("ingest", total=None)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("ingest", total=None, rate="")
 
-        def tick(path: Path, n: int, total: int) -> None:
-            progress.update(task, total=total, completed=n, description=path.name[:40])
+        def tick(state: IngestProgress) -> None:
+            name = state.path.name[:30] if state.path else ""
+            progress.update(task, total=state.bytes_total or None,
+                            completed=state.bytes_done, description=name,
+                            rate=f"{state.records_done} records, {state.rate:.0f}/s")
 
-        report = archive.ingest(paths, progress=tick)
+        report = archive.ingest(paths, progress=tick, dry_run=dry_run, workers=workers)
     archive.close()
-    console.print(f"added {len(report.added)}, updated {len(report.updated)}, "
+    prefix = "dry run: would have " if dry_run else ""
+    console.print(f"{prefix}added {len(report.added)}, updated {len(report.updated)}, "
                   f"unchanged {len(report.unchanged)}, failed {len(report.failed)} "
-                  f"({report.seconds:.1f} s)")
+                  f"({report.seconds:.1f} s)", highlight=False)
     for f in report.failed:
         console.print(f"[red]failed[/red] {f}", highlight=False, soft_wrap=True)
+    if report_path:
+        report_path.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     if report.failed:
         raise typer.Exit(1)
 

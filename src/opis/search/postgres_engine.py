@@ -54,8 +54,14 @@ def compile_tsquery(node: Node, params: dict[str, str]) -> str:
         words = node.text if isinstance(node, Term) else " ".join(node.words)
         fn = "plainto_tsquery" if isinstance(node, Term) else "phraseto_tsquery"
         p = bind(words)
-        # The same words through each language's stemmer, and CJK as bigrams.
-        parts = [f"{fn}('{CONFIG}', {p})", f"{fn}('russian', {p})", f"{fn}('german', {p})"]
+        # The same words through each language's stemmer, and CJK as bigrams. A word
+        # English drops as a stop word ("of") must stay dropped, not become required
+        # through the German stemmer, hence the numnode() guard.
+        english = f"{fn}('{CONFIG}', {p})"
+        parts = [f"(CASE WHEN numnode({english}) = 0 THEN {english}"
+                 f" ELSE {english} || {fn}('german', {p}) END)"]
+        if re.search(r"[\u0400-\u04ff]", words):
+            parts.append(f"{fn}('russian', {p})")
         if has_cjk(words):
             parts.append(f"phraseto_tsquery('simple', {bind(cjk_bigrams(words))})")
         return "(" + " || ".join(parts) + ")"

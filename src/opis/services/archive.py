@@ -19,7 +19,8 @@ from opis.readers import Item, ReadError, discover, read_path
 from opis.search.base import ENTITY_FACETS, Indexable, SearchRequest, SearchResult
 from opis.search.names import expand
 from opis.search.query import parse_query
-from opis.services.entities import Linker
+from opis.services.entities import FileContext, Linker
+from opis.services.pipeline import Extractor
 from opis.store import collections
 from opis.store import entities as entity_store
 from opis.store import records as store
@@ -37,8 +38,40 @@ class Failure:
         return f"{where}: {self.message}"
 
 
+BATCH_SIZE = 500
+
+
+class _DryRun(Exception):
+    """Raised inside a dry run's transaction so that everything is rolled back."""
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+@dataclass
+class IngestProgress:
+    files_total: int
+    bytes_total: int
+    started: float
+    files_done: int = 0
+    bytes_done: int = 0
+    records_done: int = 0
+    path: Path | None = None
+
+    @property
+    def rate(self) -> float:
+        """Records per second so far."""
+        elapsed = time.perf_counter() - self.started
+        return self.records_done / elapsed if elapsed > 0 else 0.0
+
+
 @dataclass
 class IngestReport:
+    dry_run: bool = False
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -48,6 +81,16 @@ class IngestReport:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+    def to_json(self) -> dict:
+        """The report as ``opis ingest --report FILE`` writes it."""
+        return {"dry_run": self.dry_run, "seconds": round(self.seconds, 3),
+                "added": len(self.added), "updated": len(self.updated),
+                "unchanged": len(self.unchanged), "failed": len(self.failed),
+                "failures": [{"file": f.path, "line": f.line, "reason": f.message}
+                             for f in self.failed],
+                "records": {"added": self.added, "updated": self.updated,
+                            "unchanged": self.unchanged}}
 
 
 @dataclass
@@ -88,16 +131,25 @@ class Archive:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def put(self, items: Iterable[Item], *, author: str = "ingest",
-            reason: str = "ingest") -> dict[str, str]:
+    def put(self, items: Iterable[Item], *, author: str = "ingest", reason: str = "ingest",
+            context: FileContext | None = None, extractor: Extractor | None = None,
+            dry_run: bool = False) -> dict[str, str]:
         """Store what a reader yielded, linked to the authority file and indexed, in one
-        transaction: all or nothing. Items stream through, so a large TEI volume is
-        never held in memory whole."""
+        transaction: all or nothing. With ``dry_run`` everything is checked the same
+        way and then rolled back, the index included."""
         statuses: dict[str, str] = {}
+        context = context or FileContext()
         try:
             with self.db.transaction() as session:
-                linker = Linker(session)
+                linker = Linker(session, context)
+                pending: list[Record] = []
                 for item in items:
+                    if isinstance(item, Record):
+                        pending.append(item)
+                        continue
+                    self._put_records(session, linker, pending, statuses, author, reason,
+                                      extractor)
+                    pending = []
                     if isinstance(item, Entity):
                         linker.add_reader_entity(item)
                     elif isinstance(item, GlossaryEntry):
@@ -107,51 +159,111 @@ class Archive:
                     elif isinstance(item, Collection):
                         collections.put_collection(session, item)
                         self._restage(session, item.record_ids)
-                    else:
-                        self._put_record(session, linker, item, statuses, author, reason)
+                self._put_records(session, linker, pending, statuses, author, reason, extractor)
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            self.engine.rollback()
+            return statuses
         except BaseException:
             self.engine.rollback()
             raise
         self.engine.commit()
         return statuses
 
-    def _put_record(self, session: Session, linker: Linker, record: Record,
-                    statuses: dict[str, str], author: str, reason: str) -> None:
-        if record.id in statuses:
-            raise ValueError(f"record id {record.id} appears twice")
-        problems = record.check_annotations()
-        if problems:
-            raise ValueError(f"record {record.id}: " + "; ".join(problems))
-        linker.link(record)
-        status = store.put_record(session, record, author=author, reason=reason)
-        statuses[record.id] = status
-        if status != "unchanged":
+    def _put_records(self, session: Session, linker: Linker, records: list[Record],
+                     statuses: dict[str, str], author: str, reason: str,
+                     extractor: Extractor | None) -> None:
+        """Check, skip the unchanged (before any enrichment), extract entities (on every
+        core when an extractor pool is given), link and store a batch of records."""
+        if not records:
+            return
+        digests = {}
+        for record in records:
+            if record.id in statuses or record.id in digests:
+                raise ValueError(f"record id {record.id} appears twice")
+            problems = record.check_annotations()
+            if problems:
+                raise ValueError(f"record {record.id}: " + "; ".join(problems))
+            digests[record.id] = store.content_hash(record)
+        stored = store.current_hashes(session, list(digests))
+        changed = []
+        for record in records:
+            if stored.get(record.id) == digests[record.id]:
+                statuses[record.id] = "unchanged"
+            else:
+                changed.append(record)
+        found = extractor.run(changed) if extractor else [None] * len(changed)
+        for record, cands in zip(changed, found, strict=True):
+            linker.link(record, cands)
+            status = store.put_record(session, record, author=author, reason=reason,
+                                      digest=digests[record.id])
+            statuses[record.id] = status
             kinds = {m.entity_id: linker.kind_of(m.entity_id) for m in record.mentions}
             self.engine.stage([self._indexable(session, record, kinds)], session)
 
-    def ingest(self, paths: list[Path],
-               progress: Callable[[Path, int, int], None] | None = None) -> IngestReport:
-        """Read and store every file; a file that fails stores nothing and is reported."""
-        report = IngestReport()
+    def ingest(self, paths: list[Path], progress: Callable[[IngestProgress], None] | None = None,
+               *, dry_run: bool = False, workers: int | None = None,
+               batch_size: int = BATCH_SIZE) -> IngestReport:
+        """Read and store every file in batches of complete records.
+
+        A batch is one transaction, so an ingest stopped at any point leaves whole records
+        only; running it again skips what was stored (unchanged content is recognised
+        before any enrichment) and finishes the rest. A file that cannot be read is
+        reported with its line; the batch in which the error lies stores nothing.
+        """
+        report = IngestReport(dry_run=dry_run)
         started = time.perf_counter()
         files = list(discover(paths))
-        for n, path in enumerate(files, 1):
-            try:
-                if not path.exists():
-                    raise ReadError(path, "no such file")
-                statuses = self.put(read_path(path), reason=f"ingest {path.name}")
-                if not statuses:
-                    raise ReadError(path, "no records found")
-                for rid, status in statuses.items():
-                    getattr(report, status).append(rid)
-            except ReadError as e:
-                report.failed.append(Failure(e.path, e.message, e.line))
-            except (OSError, ValueError) as e:
-                report.failed.append(Failure(str(path), str(e)))
-            if progress:
-                progress(path, n, len(files))
+        state = IngestProgress(files_total=len(files),
+                               bytes_total=sum(_size(f) for f in files), started=started)
+        with Extractor(workers) as extractor:
+            for path in files:
+                state.path = path
+                try:
+                    if not path.exists():
+                        raise ReadError(path, "no such file")
+                    n = self._ingest_file(path, report, extractor, dry_run, batch_size,
+                                          state, progress)
+                    if n == 0:
+                        raise ReadError(path, "no records found")
+                except ReadError as e:
+                    report.failed.append(Failure(e.path, e.message, e.line))
+                except (OSError, ValueError) as e:
+                    report.failed.append(Failure(str(path), str(e)))
+                state.files_done += 1
+                state.bytes_done += _size(path)
+                if progress:
+                    progress(state)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _ingest_file(self, path: Path, report: IngestReport, extractor: Extractor,
+                     dry_run: bool, batch_size: int, state: IngestProgress,
+                     progress: Callable[[IngestProgress], None] | None) -> int:
+        context = FileContext()
+        batch: list[Item] = []
+        records = 0
+
+        def flush() -> None:
+            statuses = self.put(batch, reason=f"ingest {path.name}", context=context,
+                                extractor=extractor, dry_run=dry_run)
+            for rid, status in statuses.items():
+                getattr(report, status).append(rid)
+            state.records_done += len(statuses)
+            batch.clear()
+            if progress:
+                progress(state)
+
+        for item in read_path(path):
+            batch.append(item)
+            if isinstance(item, Record):
+                records += 1
+                if records % batch_size == 0:
+                    flush()
+        if batch:
+            flush()
+        return records
 
     def _restage(self, session: Session, record_ids: Iterable[str]) -> None:
         """Index again records whose collections changed (one at a time: bounded memory)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -25,16 +26,26 @@ NOT_ORG = re.compile(r"\b(?:telegram|despatch|dispatch|airgram|memorandum|instru
                      r"circular|report|message)\b", re.IGNORECASE)
 
 
+@dataclass
+class FileContext:
+    """What links records of one source file across its batches: the ids the reader
+    gave its own authority items (a FRUS persons list) and its glossary."""
+
+    reader_ids: dict[str, str] = field(default_factory=dict)
+    glossary: dict[str, GlossaryEntry] = field(default_factory=dict)
+
+
 class Linker:
     """Resolves names to entities within one ingest transaction.
 
     Lookups are memoized for the transaction: each distinct key costs one indexed query,
     and names repeated across a file's records cost nothing (ingest of millions)."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, context: FileContext | None = None):
         self.session = session
-        self.reader_ids: dict[str, str] = {}  # ids a reader gave -> stored entity ids
-        self.glossary: dict[str, GlossaryEntry] = {}
+        context = context or FileContext()
+        self.reader_ids = context.reader_ids  # ids a reader gave -> stored entity ids
+        self.glossary = context.glossary
         self._by_key: dict[tuple[str, str], list[str]] = {}  # (kind, key) -> entity ids
         self._known_keys: set[str] = set()
         self._spellings: dict[str, set[str]] = {}  # entity id -> spellings
@@ -112,8 +123,9 @@ class Linker:
 
     # -- records -----------------------------------------------------------------------
 
-    def link(self, record: Record) -> None:
-        """Replace ``record.mentions`` with resolved mentions (reader's and extracted)."""
+    def link(self, record: Record, cands: list[Candidate] | None = None) -> None:
+        """Replace ``record.mentions`` with resolved mentions (reader's and extracted);
+        ``cands`` are the extractor's findings when they were computed elsewhere."""
         mentions: list[Mention] = []
         in_record: set[str] = set()
         taken: list[tuple[int, int]] = []
@@ -125,7 +137,8 @@ class Linker:
             in_record.add(eid)
             if m.field == "text" and m.start is not None:
                 taken.append((m.start, m.end))
-        cands = extract(record, default_gazetteer())
+        if cands is None:
+            cands = extract(record, default_gazetteer())
         self._load_keys({authority.key(c.text) for c in cands} |
                         {authority.key(c.known.preferred) for c in cands if c.known})
         resolved: dict[int, str] = {}

@@ -90,14 +90,25 @@ def to_record(row: RecordRow) -> Record:
     return Record.from_dict(data)
 
 
+def current_hashes(session: Session, ids: list[str]) -> dict[str, str]:
+    """Content hash of each stored record among ``ids``."""
+    if not ids:
+        return {}
+    return dict(session.execute(select(RecordRow.id, RecordRow.content_hash)
+                                .where(RecordRow.id.in_(ids))).all())
+
+
 def put_record(session: Session, record: Record, *, author: str = "ingest",
-               reason: str = "ingest") -> str:
+               reason: str = "ingest", digest: str | None = None) -> str:
     """Insert or update; return "added", "updated" or "unchanged".
 
     An update keeps the previous version: every stored version is a revision row.
+    ``digest`` identifies the version (by default a hash of the record as given; the
+    ingest passes the hash of the record as read, before enrichment, so unchanged
+    sources are recognised without enriching them again).
     """
     full = record.to_dict()
-    digest = content_hash(record, full)
+    digest = digest or content_hash(record, full)
     current = session.execute(select(RecordRow.content_hash, RecordRow.version)
                               .where(RecordRow.id == record.id)).first()
     now = _now()

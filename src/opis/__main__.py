@@ -1,0 +1,5 @@
+"""``python -m opis`` runs the command line."""
+
+from opis.cli import main
+
+main()

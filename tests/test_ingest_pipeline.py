@@ -1,0 +1,107 @@
+"""The ingest pipeline: dry runs, reports, batches, both cores, resuming after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from opis.cli import app
+from opis.search.base import SearchRequest
+from opis.services.archive import Archive
+
+DATA = Path(__file__).parent / "data"
+REFERENCE = DATA / "wcda_114165.txt"
+
+
+def many_records(path: Path, n: int) -> Path:
+    src = [json.loads(line) for line in (DATA / "wcda-records.jsonl").read_text().splitlines()]
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(n):
+            r = dict(src[i % len(src)])
+            r["record_id"] = str(700000 + i)
+            r["title"] = f"{r['title']} (copy {i})"
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return path
+
+
+def test_dry_run_writes_nothing(tmp_path):
+    archive = Archive(str(tmp_path / "a.db"))
+    report = archive.ingest([REFERENCE, DATA / "frus1955-57v03-excerpt.xml"], dry_run=True)
+    assert report.ok and report.dry_run and len(report.added) == 13
+    assert archive.count() == 0
+    assert archive.search(SearchRequest(query="Mikoyan")).result.total == 0
+    assert archive.list_entities() == []
+    archive.close()
+
+
+def test_report_file_and_cli_dry_run(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"record_id": "1", "title": "ok"}\n{not json\n', encoding="utf-8")
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["ingest", str(REFERENCE), str(bad), "--db",
+                                      str(tmp_path / "a.db"), "--report", str(report),
+                                      "--dry-run"])
+    assert result.exit_code == 1
+    assert "dry run: would have added 1" in result.output
+    data = json.loads(report.read_text())
+    assert data["added"] == 1 and data["failed"] == 1 and data["dry_run"]
+    (failure,) = data["failures"]
+    assert failure["file"].endswith("bad.jsonl") and failure["line"] == 2
+    assert not (tmp_path / "a.db.tantivy").exists() or Archive(str(tmp_path / "a.db")).count() == 0
+
+
+def test_batches_and_workers_give_the_same_archive(tmp_path):
+    src = many_records(tmp_path / "many.jsonl", 60)
+    one = Archive(str(tmp_path / "one.db"))
+    two = Archive(str(tmp_path / "two.db"))
+    r1 = one.ingest([src], workers=1, batch_size=7)
+    r2 = two.ingest([src], workers=2, batch_size=25)
+    assert r1.ok and r2.ok and len(r1.added) == len(r2.added) == 60
+    for rid in ("700000", "700031", "700059"):
+        assert one.get(rid) == two.get(rid)
+    q = SearchRequest(query="Chiang Ching-kuo", limit=100)
+    assert {h.id for h in one.search(q).result.hits} == {h.id for h in two.search(q).result.hits}
+    again = two.ingest([src], workers=2)
+    assert len(again.unchanged) == 60 and not again.added
+    one.close()
+    two.close()
+
+
+def test_killed_ingest_resumes_without_duplicates(tmp_path):
+    src = many_records(tmp_path / "many.jsonl", 1500)
+    db = tmp_path / "k.db"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent / "src")}
+    proc = subprocess.Popen([sys.executable, "-m", "opis", "ingest", str(src), "--db", str(db)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Kill it once at least one batch is committed, in the middle of later ones.
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        time.sleep(0.5)
+        if db.exists():
+            probe = Archive(str(db))
+            done = probe.count()
+            probe.close()
+            if done >= 500:
+                break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    archive = Archive(str(db))  # heals the index if the kill fell between the two commits
+    partial = archive.count()
+    assert 0 < partial <= 1500
+    report = archive.ingest([src])
+    assert report.ok
+    assert len(report.unchanged) == partial and len(report.added) == 1500 - partial
+    assert archive.count() == 1500
+    for rid in ("700000", "700777", "701499"):
+        record = archive.get(rid)
+        assert record.check_annotations() == []
+        assert [r.number for r in archive.revisions(rid)] == [1]
+    assert archive.search(SearchRequest(query="", limit=1)).result.total == 1500
+    archive.close()
