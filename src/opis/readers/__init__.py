@@ -18,8 +18,13 @@ READERS = [
     "opis.readers.wcda_json",
     "opis.readers.markdown",
     "opis.readers.wcda_text",
+    "opis.readers.pdf",
+    "opis.readers.image",
 ]
-SUFFIXES = {".txt", ".md", ".markdown", ".jsonl", ".ndjson", ".json", ".csv", ".xml", ".tei"}
+SUFFIXES = {
+    ".txt", ".md", ".markdown", ".jsonl", ".ndjson", ".json", ".csv", ".xml", ".tei",
+    ".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff",
+}
 
 
 def reader_for(path: Path) -> ModuleType:
@@ -36,12 +41,19 @@ def read_path(path: Path) -> Iterator[Item]:
     yield from reader_for(path).read(path)
 
 
+def is_sidecar(path: Path) -> bool:
+    """``scan.pdf.json`` or ``scan.pdf.yml`` describes ``scan.pdf``: not a source itself."""
+    return (path.suffix.lower() in {".json", ".yml", ".yaml"}
+            and Path(path.stem).suffix != "" and path.with_name(path.stem).exists())
+
+
 def discover(paths: list[Path]) -> Iterator[Path]:
     """Files under the given paths, in a stable order; folders are walked."""
     for p in paths:
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if f.is_file() and f.suffix.lower() in SUFFIXES and not f.name.startswith("."):
+                if (f.is_file() and f.suffix.lower() in SUFFIXES and not f.name.startswith(".")
+                        and not is_sidecar(f)):
                     yield f
         else:
             yield p

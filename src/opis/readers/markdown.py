@@ -35,6 +35,7 @@ from opis.model.dates import is_valid, to_edtf
 from opis.model.entity import Mention
 from opis.model.languages import language_code
 from opis.readers.base import Item, ReadError
+from opis.readers.encoding import decode_detected
 
 SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -92,15 +93,8 @@ def read(path: Path) -> Iterator[Item]:
         raw = path.read_bytes()
     except OSError as e:
         raise ReadError(path, f"cannot open: {e.strerror or e}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise ReadError(path, f"not UTF-8 text (byte {e.start})", line) from None
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise ReadError(path, "binary data (NUL bytes) in a text file", line)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    decoded = decode_detected(path, raw)  # UTF-8, else a detected legacy encoding, or refused
+    text = decoded.text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise ReadError(path, "the file is empty", 1)
     meta, body, lines = _split_front_matter(path, text)
@@ -110,6 +104,8 @@ def read(path: Path) -> Iterator[Item]:
         raise ReadError(path, f"front matter: {e}", lines.get(e.key, 1)) from None
     record.source_format = "markdown" if path.suffix.lower() != ".txt" else "text"
     record.source_path = str(path)
+    if decoded.encoding != "utf-8":
+        record.extra["encoding"] = decoded.encoding
     yield record
 
 

@@ -21,6 +21,7 @@ from opis.model.archival import parse_archival_reference, parse_credits
 from opis.model.dates import to_edtf
 from opis.model.headings import is_personal_heading, split_heading
 from opis.readers.base import Item, ReadError
+from opis.readers.encoding import Decoded, decode_detected
 
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 CSV_SUFFIXES = (".csv",)
@@ -71,7 +72,8 @@ def sniff(path: Path, head: bytes) -> bool:
 def read(path: Path) -> Iterator[Item]:
     """Yield one Record per source record; raise ReadError at the first bad one."""
     path = Path(path)
-    text = _decode(path)
+    decoded = _decode(path)
+    text = decoded.text
     if not text.strip():
         raise ReadError(path, "the file is empty", 1)
     suffix = path.suffix.lower()
@@ -91,16 +93,20 @@ def read(path: Path) -> Iterator[Item]:
             raise ReadError(path, str(e), line) from None
         record.source_format = fmt
         record.source_path = str(path)
+        if decoded.encoding != "utf-8":
+            record.extra["encoding"] = decoded.encoding
         yield record
 
 
-def _decode(path: Path) -> str:
+def _decode(path: Path) -> Decoded:
     try:
         raw = path.read_bytes()
     except OSError as e:
         raise ReadError(path, f"cannot open: {e.strerror or e}") from None
-    try:
-        return raw.decode("utf-8-sig")
+    if path.suffix.lower() in CSV_SUFFIXES:  # spreadsheets save in the machine's encoding
+        return decode_detected(path, raw)
+    try:  # JSON is UTF-8 by definition (RFC 8259)
+        return Decoded(raw.decode("utf-8-sig"), "utf-8")
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
         raise ReadError(path, f"not UTF-8 text (byte {e.start})", line) from None

@@ -20,6 +20,7 @@ from opis.model.dates import to_edtf
 from opis.model.languages import language_code
 from opis.readers.apparatus import parse_apparatus
 from opis.readers.base import ReadError
+from opis.readers.encoding import decode_text
 
 FORMAT = "wcda-text"
 
@@ -73,15 +74,9 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def decode(path: Path, data: bytes) -> str:
-    """UTF-8 text with LF line ends; refuse binary or mis-encoded files with the line."""
-    if b"\x00" in data[:8192]:
-        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-        raise ReadError(path, "binary data, not a text export", line=line)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        raise ReadError(path, f"not valid UTF-8 (byte 0x{data[e.start]:02x})", line=line) from None
+    """Text with LF line ends. UTF-8 normally; legacy encodings (cp1251, EUC-KR...) are
+    detected or refused, as are binary data and empty files, with the line (encoding.py)."""
+    text = decode_text(path, data)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

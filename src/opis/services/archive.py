@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from opis.enrich.language import fill_language
 from opis.model import Record
 from opis.model.entity import Collection, Entity, GlossaryEntry
 from opis.names import authority
@@ -193,6 +194,8 @@ class Archive:
                 statuses[record.id] = "unchanged"
             else:
                 changed.append(record)
+        for record in changed:
+            fill_language(record)
         found = extractor.run(changed) if extractor else [None] * len(changed)
         for record, cands in zip(changed, found, strict=True):
             linker.link(record, cands)
