@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from opis.bench.cli import bench_app
 from opis.config import data_dir, resolve_database
 from opis.search.base import SearchRequest
 from opis.services.archive import Archive, IngestProgress
@@ -205,6 +206,8 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     if not no_serve:
         _serve(str(path), host, port)
 
+
+app.add_typer(bench_app, name="bench")
 
 entities_app = typer.Typer(help="The authority file: people, places, organizations, events.",
                            no_args_is_help=True)

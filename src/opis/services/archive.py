@@ -313,7 +313,7 @@ class Archive:
             node = expand(parse_query(request.query),
                           lambda keys: entity_store.variants_by_keys(session, keys))
             result = self.engine.search(request, node, session)
-            found = store.get_records(session, [h.id for h in result.hits])
+            found = store.get_records(session, [h.id for h in result.hits], light=True)
             ids = {v for k in ENTITY_FACETS for v, _ in result.facets.get(k, [])}
             ids |= set(request.entities)
             labels = {e.id: e.preferred for e in entity_store.get_entities(session, ids).values()}

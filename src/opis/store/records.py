@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from opis.model import Record
 from opis.model.dates import bounds
@@ -142,10 +142,21 @@ def get_record(session: Session, record_id: str, *, public: bool = True) -> Reco
     return to_record(row)
 
 
-def get_records(session: Session, ids: list[str], *, public: bool = True) -> dict[str, Record]:
+def get_records(session: Session, ids: list[str], *, public: bool = True,
+                light: bool = False) -> dict[str, Record]:
+    """Records by id in one query. ``light`` records (for result lists) carry every
+    metadata field but no text, annotations or mentions: loading those for twenty hits
+    cost more than the search itself."""
     if not ids:
         return {}
-    stmt = select(RecordRow).where(RecordRow.id.in_(ids))
+    if light:
+        stmt = select(RecordRow.id, RecordRow.data).where(RecordRow.id.in_(ids))
+        if public:
+            stmt = stmt.where(RecordRow.status == "published")
+        return {rid: Record.from_dict({**data, "text": "", "annotations": [], "mentions": []})
+                for rid, data in session.execute(stmt)}
+    stmt = (select(RecordRow).where(RecordRow.id.in_(ids))
+            .options(selectinload(RecordRow.annotations), selectinload(RecordRow.mentions)))
     if public:
         stmt = stmt.where(RecordRow.status == "published")
     return {row.id: to_record(row) for row in session.scalars(stmt)}
