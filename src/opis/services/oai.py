@@ -1,0 +1,604 @@
+"""OAI-PMH 2.0: the protocol harvesters (library catalogues, aggregators) speak.
+
+Pure protocol logic over the archive: arguments in, an XML document out. The web layer
+(``opis.web.oai``) only turns HTTP into ``respond`` calls.
+
+Choices worth knowing (docs/oai-pmh.md says them for harvesters):
+
+- Datestamps are ``records.updated_at`` in UTC, to the second.
+- Lists are ordered by (updated_at, id) and resumption tokens carry the last key seen
+  (keyset paging): no server state, and a record that changes during a harvest cannot
+  shift the pages. A token also fixes the moment the harvest began, so a record changed
+  meanwhile is left to the next incremental harvest instead of being sent twice.
+- Records whose status is not "published" are deleted as far as harvesters are concerned
+  and stay reported as deleted, because opis never removes a record row ("persistent").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, unquote
+
+from lxml import etree
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from opis.model import Record
+from opis.names.authority import slug
+from opis.services.archive import Archive
+from opis.services.export.dublin_core import DC_NS, OAI_DC_NS, OAI_DC_SCHEMA, dublin_core_element
+from opis.services.export.tei import TEI_NS, to_tei_element
+from opis.store.records import to_record
+from opis.store.tables import CollectionItemRow, CollectionRow, RecordRow
+
+OAI_NS = "http://www.openarchives.org/OAI/2.0/"
+OAI_SCHEMA = "http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
+OAI_ID_NS = "http://www.openarchives.org/OAI/2.0/oai-identifier"
+OAI_ID_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai-identifier.xsd"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+TEI_SCHEMA = "https://tei-c.org/release/xml/tei/custom/schema/xsd/tei_all.xsd"
+
+GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
+DELETED_RECORD = "persistent"
+PUBLISHED = "published"
+
+# The oai-identifier scheme: a domain name as namespace, URI characters as local part.
+_DOMAIN = re.compile(r"^[A-Za-z][A-Za-z0-9\-]*(\.[A-Za-z][A-Za-z0-9\-]*)+$")
+_LOCAL_SAFE = "-_.!~*'();/?:@&=+$,"
+_SET_SAFE = re.compile(r"[A-Za-z0-9\-_.!*'()]")  # '~' is the escape character
+_SET_SPEC = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+_TOKEN_SALT = b"opis-oai-token-1:"
+
+
+class OaiError(Exception):
+    """A protocol error: reported to the harvester as ``<error code=...>``, never raised
+    past ``respond``."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class MetadataFormat:
+    prefix: str
+    schema: str
+    namespace: str
+    write: Callable[[Record, dict[str, str]], etree._Element]
+
+
+def _dc(record: Record, _refs: dict[str, str]) -> etree._Element:
+    return dublin_core_element(record)
+
+
+def _tei(record: Record, refs: dict[str, str]) -> etree._Element:
+    return to_tei_element(record, refs)
+
+
+FORMATS: dict[str, MetadataFormat] = {
+    "oai_dc": MetadataFormat("oai_dc", OAI_DC_SCHEMA, OAI_DC_NS, _dc),
+    "tei": MetadataFormat("tei", TEI_SCHEMA, TEI_NS, _tei),
+}
+
+# verb -> (required arguments, optional arguments, exclusive argument)
+VERBS: dict[str, tuple[frozenset[str], frozenset[str], str | None]] = {
+    "Identify": (frozenset(), frozenset(), None),
+    "ListMetadataFormats": (frozenset(), frozenset({"identifier"}), None),
+    "ListSets": (frozenset(), frozenset(), "resumptionToken"),
+    "GetRecord": (frozenset({"identifier", "metadataPrefix"}), frozenset(), None),
+    "ListIdentifiers": (frozenset({"metadataPrefix"}), frozenset({"from", "until", "set"}),
+                        "resumptionToken"),
+    "ListRecords": (frozenset({"metadataPrefix"}), frozenset({"from", "until", "set"}),
+                    "resumptionToken"),
+}
+
+HANDLERS = {"Identify": "identify", "ListMetadataFormats": "list_metadata_formats",
+            "ListSets": "list_sets", "GetRecord": "get_record",
+            "ListIdentifiers": "list_identifiers", "ListRecords": "list_records"}
+
+
+@dataclass
+class OaiConfig:
+    """What a deployment sets (environment variables ``OPIS_OAI_*``, see docs/oai-pmh.md)."""
+
+    repository_name: str = "opis"
+    repository_id: str | None = None  # identifier namespace; None: the request's host name
+    admin_emails: list[str] = field(default_factory=list)
+    page_size: int = 100
+    token_lifetime: timedelta = timedelta(hours=24)
+    compression: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_env(cls) -> OaiConfig:
+        env = os.environ
+        emails = [e.strip() for e in env.get("OPIS_OAI_ADMIN_EMAIL", "").split(",") if e.strip()]
+        return cls(
+            repository_name=env.get("OPIS_OAI_REPOSITORY_NAME") or "opis",
+            repository_id=env.get("OPIS_OAI_REPOSITORY_ID") or None,
+            admin_emails=emails,
+            page_size=max(1, int(env.get("OPIS_OAI_PAGE_SIZE") or 100)),
+            token_lifetime=timedelta(hours=float(env.get("OPIS_OAI_TOKEN_HOURS") or 24)),
+        )
+
+
+@dataclass
+class _Harvest:
+    """A ListIdentifiers/ListRecords request, as first asked and as its token continues it."""
+
+    verb: str
+    prefix: str
+    set_spec: str | None
+    from_: str | None
+    until: str | None
+    started: datetime  # the list holds records changed before this moment
+    after: tuple[datetime, str] | None = None  # last (updated_at, id) already sent
+    cursor: int = 0
+
+
+# -- small conversions ---------------------------------------------------------------------
+
+def as_utc(value: datetime) -> datetime:
+    """Stored timestamps are UTC; SQLite hands them back without a zone."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def datestamp(value: datetime) -> str:
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_datestamp(value: str, *, until: bool) -> datetime:
+    """A from/until argument as a bound: inclusive start, or exclusive end one unit on."""
+    try:
+        if _DAY.match(value):
+            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+            return day + timedelta(days=1) if until else day
+        if _SECOND.match(value):
+            moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            return moment + timedelta(seconds=1) if until else moment
+    except ValueError:
+        pass
+    raise OaiError("badArgument", f"{value!r} is not a UTC datestamp (YYYY-MM-DD or "
+                                  "YYYY-MM-DDThh:mm:ssZ)")
+
+
+def encode_set_part(value: str) -> str:
+    """A collection id as a setSpec part: characters setSpec forbids become ~HH."""
+    out = []
+    for ch in value:
+        if _SET_SAFE.fullmatch(ch):
+            out.append(ch)
+        else:
+            out.extend(f"~{b:02X}" for b in ch.encode("utf-8"))
+    return "".join(out)
+
+
+def decode_set_part(value: str) -> str:
+    raw = bytearray()
+    i = 0
+    while i < len(value):
+        if value[i] == "~" and re.fullmatch(r"[0-9A-Fa-f]{2}", value[i + 1:i + 3]):
+            raw.append(int(value[i + 1:i + 3], 16))
+            i += 3
+        else:
+            raw.extend(value[i].encode("utf-8"))
+            i += 1
+    return raw.decode("utf-8", errors="replace")
+
+
+def _sub(parent: etree._Element, tag: str, text: str | None = None,
+         **attrs: str) -> etree._Element:
+    elem = etree.SubElement(parent, f"{{{OAI_NS}}}{tag}", attrs)
+    if text is not None:
+        elem.text = text
+    return elem
+
+
+# -- resumption tokens ---------------------------------------------------------------------
+
+def encode_token(harvest: _Harvest, expires: datetime) -> str:
+    """Opaque to harvesters: the query, the last key sent, the cursor and an expiry, with a
+    checksum so a truncated or altered token is refused rather than misread."""
+    payload = {
+        "verb": harvest.verb, "p": harvest.prefix, "s": harvest.set_spec, "f": harvest.from_,
+        "u": harvest.until, "t": harvest.started.isoformat(),
+        "a": [harvest.after[0].isoformat(), harvest.after[1]] if harvest.after else None,
+        "c": harvest.cursor, "x": int(expires.timestamp()),
+    }
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    check = hashlib.sha256(_TOKEN_SALT + raw).hexdigest()[:16]
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=") + "." + check
+
+
+def decode_token(token: str, verb: str, now: datetime) -> _Harvest:
+    bad = OaiError("badResumptionToken", "The resumption token is not one this repository "
+                                         "issued; start the list again without it.")
+    body, _, check = token.partition(".")
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        raise bad from None
+    if not check or hashlib.sha256(_TOKEN_SALT + raw).hexdigest()[:16] != check:
+        raise bad
+    try:
+        data = json.loads(raw)
+        expires = datetime.fromtimestamp(int(data["x"]), UTC)
+        after = data["a"]
+        harvest = _Harvest(
+            verb=str(data["verb"]), prefix=str(data["p"]), set_spec=data["s"],
+            from_=data["f"], until=data["u"], started=as_utc(datetime.fromisoformat(data["t"])),
+            after=(as_utc(datetime.fromisoformat(after[0])), str(after[1])) if after else None,
+            cursor=int(data["c"]))
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise bad from None
+    if harvest.verb != verb:
+        raise OaiError("badResumptionToken", f"This resumption token continues a "
+                                             f"{harvest.verb} list, not {verb}.")
+    if now >= expires:
+        raise OaiError("badResumptionToken", f"The resumption token expired at "
+                                             f"{datestamp(expires)}; start the list again.")
+    if harvest.prefix not in FORMATS:
+        raise bad
+    return harvest
+
+
+# -- the provider --------------------------------------------------------------------------
+
+class OaiProvider:
+    """Answers OAI-PMH requests from the archive's records, collections and repositories."""
+
+    def __init__(self, archive: Archive, config: OaiConfig | None = None):
+        self.archive = archive
+        self.config = config or OaiConfig.from_env()
+
+    def repository_id(self, host: str) -> str:
+        return self.config.repository_id or host or "localhost"
+
+    def identifier(self, record_id: str, host: str) -> str:
+        return f"oai:{self.repository_id(host)}:{quote(record_id, safe=_LOCAL_SAFE)}"
+
+    def record_id(self, identifier: str, host: str) -> str:
+        prefix = f"oai:{self.repository_id(host)}:"
+        if not identifier.startswith(prefix) or len(identifier) == len(prefix):
+            raise OaiError("idDoesNotExist", f"{identifier!r} is not an identifier of this "
+                                             f"repository (they look like {prefix}ID).")
+        return unquote(identifier[len(prefix):])
+
+    def respond(self, params: Sequence[tuple[str, str]], base_url: str, host: str,
+                site: str | None = None, now: datetime | None = None) -> bytes:
+        """The response document for a request's arguments (in the order sent, repeats
+        kept, since a repeated argument is itself an error)."""
+        now = as_utc(now or datetime.now(UTC))
+        root = etree.Element(f"{{{OAI_NS}}}OAI-PMH", nsmap={None: OAI_NS, "xsi": XSI_NS})
+        root.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_NS} {OAI_SCHEMA}")
+        _sub(root, "responseDate", datestamp(now))
+        request = _sub(root, "request", base_url)
+        ctx = _Context(self, host, base_url, site or base_url.rsplit("/", 1)[0], now)
+        try:
+            verb, args = _check_arguments(params)
+            for name in ("verb", *sorted(args)):
+                request.set(name, verb if name == "verb" else args[name])
+            with self.archive.db.sessions() as session:
+                getattr(ctx, HANDLERS[verb])(session, root, args)
+        except OaiError as e:
+            for elem in list(root)[2:]:
+                root.remove(elem)
+            if e.code in ("badVerb", "badArgument"):
+                request.attrib.clear()  # the spec: echo only the base URL then
+            _sub(root, "error", e.message, code=e.code)
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _check_arguments(params: Sequence[tuple[str, str]]) -> tuple[str, dict[str, str]]:
+    verbs = [v for k, v in params if k == "verb"]
+    if len(verbs) != 1:
+        raise OaiError("badVerb", "The verb argument is missing." if not verbs
+                       else "The verb argument is repeated.")
+    verb = verbs[0]
+    if verb not in VERBS:
+        raise OaiError("badVerb", f"{verb!r} is not an OAI-PMH verb; use one of "
+                                  f"{', '.join(VERBS)}.")
+    required, optional, exclusive = VERBS[verb]
+    args: dict[str, str] = {}
+    for name, value in params:
+        if name == "verb":
+            continue
+        if name in args:
+            raise OaiError("badArgument", f"The {name} argument is repeated.")
+        if name not in required | optional and name != exclusive:
+            raise OaiError("badArgument", f"{verb} takes no {name} argument.")
+        if not value:
+            raise OaiError("badArgument", f"The {name} argument is empty.")
+        args[name] = value
+    if exclusive and exclusive in args:
+        if len(args) > 1:
+            raise OaiError("badArgument", f"{exclusive} is an exclusive argument: send it "
+                                          "with the verb only.")
+        return verb, args
+    missing = sorted(required - set(args))
+    if missing:
+        raise OaiError("badArgument", f"{verb} needs the {', '.join(missing)} argument.")
+    return verb, args
+
+
+class _Context:
+    """One request: the provider plus the host it was reached at and the time."""
+
+    def __init__(self, provider: OaiProvider, host: str, base_url: str, site: str,
+                 now: datetime):
+        self.provider = provider
+        self.base_url = base_url
+        self.config = provider.config
+        self.host = host
+        self.site = site.rstrip("/")
+        self.now = now
+
+    # -- verbs ---------------------------------------------------------------------------
+
+    def identify(self, session: Session, root: etree._Element, _args: dict[str, str]) -> None:
+        repo_id = self.provider.repository_id(self.host)
+        earliest = session.scalar(select(func.min(RecordRow.updated_at)))
+        identify = _sub(root, "Identify")
+        _sub(identify, "repositoryName", self.config.repository_name)
+        _sub(identify, "baseURL", self.base_url)
+        _sub(identify, "protocolVersion", "2.0")
+        emails = self.config.admin_emails or [
+            f"webmaster@{repo_id}" if _DOMAIN.match(repo_id) else "webmaster@localhost.localdomain"]
+        for email in emails:
+            _sub(identify, "adminEmail", email)
+        _sub(identify, "earliestDatestamp", datestamp(earliest if earliest else self.now))
+        _sub(identify, "deletedRecord", DELETED_RECORD)
+        _sub(identify, "granularity", GRANULARITY)
+        for encoding in self.config.compression:
+            _sub(identify, "compression", encoding)
+        if _DOMAIN.match(repo_id):
+            sample = session.scalar(select(RecordRow.id).order_by(RecordRow.id).limit(1))
+            desc = _sub(identify, "description")
+            ident = etree.SubElement(desc, f"{{{OAI_ID_NS}}}oai-identifier",
+                                     nsmap={None: OAI_ID_NS, "xsi": XSI_NS})
+            ident.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_ID_NS} {OAI_ID_SCHEMA}")
+            for tag, value in (("scheme", "oai"), ("repositoryIdentifier", repo_id),
+                               ("delimiter", ":"),
+                               ("sampleIdentifier",
+                                self.provider.identifier(sample or "1", self.host))):
+                etree.SubElement(ident, f"{{{OAI_ID_NS}}}{tag}").text = value
+
+    def list_metadata_formats(self, session: Session, root: etree._Element,
+                            args: dict[str, str]) -> None:
+        if "identifier" in args:
+            row = self._row(session, args["identifier"])
+            if row.status != PUBLISHED:
+                raise OaiError("noMetadataFormats", f"{args['identifier']} has been withdrawn: "
+                                                    "no metadata is disseminated for it.")
+        formats = _sub(root, "ListMetadataFormats")
+        for fmt in FORMATS.values():
+            elem = _sub(formats, "metadataFormat")
+            _sub(elem, "metadataPrefix", fmt.prefix)
+            _sub(elem, "schema", fmt.schema)
+            _sub(elem, "metadataNamespace", fmt.namespace)
+
+    def list_sets(self, session: Session, root: etree._Element,
+                 args: dict[str, str]) -> None:
+        if "resumptionToken" in args:
+            raise OaiError("badResumptionToken", "The set list is never split, so no "
+                                                 "resumption token continues it.")
+        sets = _sub(root, "ListSets")
+        self._set(sets, "collection", "Collections",
+                  "Curated, ordered sets of records (a published volume, a teaching set).")
+        for row in session.scalars(select(CollectionRow).order_by(CollectionRow.id)):
+            self._set(sets, f"collection:{encode_set_part(row.id)}", row.title, row.description)
+        self._set(sets, "repository", "Holding archives",
+                  "Records grouped by the archive that holds the original.")
+        for spec, name in sorted(_repositories(session).items()):
+            self._set(sets, f"repository:{spec}", name, None)
+
+    def get_record(self, session: Session, root: etree._Element,
+                  args: dict[str, str]) -> None:
+        fmt = _format(args["metadataPrefix"])
+        row = self._row(session, args["identifier"])
+        memberships = _memberships(session, [row.id])
+        self._record(_sub(root, "GetRecord"), row, memberships, fmt)
+
+    def list_identifiers(self, session: Session, root: etree._Element,
+                        args: dict[str, str]) -> None:
+        self._list(session, root, args, "ListIdentifiers")
+
+    def list_records(self, session: Session, root: etree._Element,
+                    args: dict[str, str]) -> None:
+        self._list(session, root, args, "ListRecords")
+
+    # -- lists ---------------------------------------------------------------------------
+
+    def _list(self, session: Session, root: etree._Element, args: dict[str, str],
+              verb: str) -> None:
+        if "resumptionToken" in args:
+            harvest = decode_token(args["resumptionToken"], verb, self.now)
+            resumed = True
+        else:
+            _format(args["metadataPrefix"])
+            harvest = _Harvest(verb, args["metadataPrefix"], args.get("set"), args.get("from"),
+                               args.get("until"), self.now)
+            resumed = False
+        try:
+            conditions = self._conditions(session, harvest)
+        except OaiError as e:
+            if resumed and e.code == "badArgument":
+                raise OaiError("badResumptionToken", e.message) from None
+            raise
+        if conditions is None:
+            raise OaiError("noRecordsMatch", f"There is no set {harvest.set_spec!r}.")
+        total = session.scalar(select(func.count()).select_from(RecordRow)
+                               .where(*conditions)) or 0
+        keyset = list(conditions)
+        if harvest.after:
+            at, rid = harvest.after
+            keyset.append(or_(RecordRow.updated_at > at,
+                              and_(RecordRow.updated_at == at, RecordRow.id > rid)))
+        size = self.config.page_size
+        records = verb == "ListRecords"
+        stmt = select(RecordRow) if records else select(
+            RecordRow.id, RecordRow.updated_at, RecordRow.status, RecordRow.repository)
+        stmt = stmt.where(*keyset).order_by(RecordRow.updated_at, RecordRow.id).limit(size + 1)
+        if records:
+            stmt = stmt.options(selectinload(RecordRow.annotations),
+                                selectinload(RecordRow.mentions))
+            rows = list(session.scalars(stmt))
+        else:
+            rows = list(session.execute(stmt))
+        if not rows:
+            raise OaiError("noRecordsMatch", "No record matches these arguments." if not resumed
+                           else "No record is left in this list (sets changed meanwhile).")
+        page, more = rows[:size], len(rows) > size
+        memberships = _memberships(session, [r.id for r in page])
+        container = _sub(root, verb)
+        fmt = FORMATS[harvest.prefix]
+        for row in page:
+            if records:
+                self._record(container, row, memberships, fmt)
+            else:
+                self._header(container, row, memberships)
+        if more:
+            last = page[-1]
+            following = _Harvest(verb, harvest.prefix, harvest.set_spec, harvest.from_,
+                                 harvest.until, harvest.started,
+                                 (as_utc(last.updated_at), last.id), harvest.cursor + len(page))
+            expires = self.now + self.config.token_lifetime
+            _sub(container, "resumptionToken", encode_token(following, expires),
+                 expirationDate=datestamp(expires), completeListSize=str(total),
+                 cursor=str(harvest.cursor))
+        elif resumed:
+            _sub(container, "resumptionToken", None, completeListSize=str(total),
+                 cursor=str(harvest.cursor))
+
+    def _conditions(self, session: Session,
+                    harvest: _Harvest) -> list[ColumnElement[bool]] | None:
+        """The list's filter, or None when it names a set that does not exist."""
+        lo = parse_datestamp(harvest.from_, until=False) if harvest.from_ else None
+        hi = parse_datestamp(harvest.until, until=True) if harvest.until else None
+        if harvest.from_ and harvest.until:
+            if bool(_DAY.match(harvest.from_)) != bool(_DAY.match(harvest.until)):
+                raise OaiError("badArgument", "from and until must have the same granularity.")
+            if lo and hi and lo >= hi:
+                raise OaiError("badArgument", "from is later than until.")
+        conditions: list[ColumnElement[bool]] = [RecordRow.updated_at < harvest.started]
+        if lo:
+            conditions.append(RecordRow.updated_at >= lo)
+        if hi:
+            conditions.append(RecordRow.updated_at < hi)
+        if harvest.set_spec:
+            member = _set_condition(session, harvest.set_spec)
+            if member is None:
+                return None
+            conditions.append(member)
+        return conditions
+
+    # -- pieces --------------------------------------------------------------------------
+
+    def _row(self, session: Session, identifier: str) -> RecordRow:
+        rid = self.provider.record_id(identifier, self.host)
+        row = session.get(RecordRow, rid)
+        if row is None:
+            raise OaiError("idDoesNotExist", f"There is no record {identifier}.")
+        return row
+
+    def _set(self, parent: etree._Element, spec: str, name: str,
+             description: str | None) -> None:
+        elem = _sub(parent, "set")
+        _sub(elem, "setSpec", spec)
+        _sub(elem, "setName", name)
+        if description:
+            dc = etree.SubElement(_sub(elem, "setDescription"), f"{{{OAI_DC_NS}}}dc",
+                                  nsmap={"oai_dc": OAI_DC_NS, "dc": DC_NS, "xsi": XSI_NS})
+            dc.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_DC_NS} {OAI_DC_SCHEMA}")
+            etree.SubElement(dc, f"{{{DC_NS}}}description").text = description
+
+    def _header(self, parent: etree._Element, row: RecordRow,
+                memberships: dict[str, list[str]]) -> None:
+        header = _sub(parent, "header")
+        if row.status != PUBLISHED:
+            header.set("status", "deleted")
+        _sub(header, "identifier", self.provider.identifier(row.id, self.host))
+        _sub(header, "datestamp", datestamp(row.updated_at))
+        for spec in _specs(row, memberships):
+            _sub(header, "setSpec", spec)
+
+    def _record(self, parent: etree._Element, row: RecordRow,
+                memberships: dict[str, list[str]], fmt: MetadataFormat) -> None:
+        elem = _sub(parent, "record")
+        self._header(elem, row, memberships)
+        if row.status == PUBLISHED:
+            record = to_record(row)
+            refs = {m.entity_id: f"{self.site}/{quote(m.entity_id, safe='/')}"
+                    for m in record.mentions}
+            _sub(elem, "metadata").append(fmt.write(record, refs))
+
+
+def _format(prefix: str) -> MetadataFormat:
+    if prefix not in FORMATS:
+        raise OaiError("cannotDisseminateFormat", f"{prefix!r} is not a metadata format of "
+                                                  f"this repository; use {', '.join(FORMATS)}.")
+    return FORMATS[prefix]
+
+
+def _repositories(session: Session) -> dict[str, str]:
+    """setSpec part -> repository name (the first, when names share a slug)."""
+    names = session.scalars(select(RecordRow.repository).where(RecordRow.repository.is_not(None))
+                            .distinct())
+    out: dict[str, str] = {}
+    for name in sorted(n for n in names if n and n.strip()):
+        out.setdefault(slug(name), name)
+    return out
+
+
+def _set_condition(session: Session, spec: str) -> ColumnElement[bool] | None:
+    if not _SET_SPEC.match(spec):
+        raise OaiError("badArgument", f"{spec!r} is not a setSpec.")
+    top, _, rest = spec.partition(":")
+    if top == "collection":
+        items = select(CollectionItemRow.record_id)
+        if rest:
+            cid = decode_set_part(rest)
+            if session.get(CollectionRow, cid) is None:
+                return None
+            items = items.where(CollectionItemRow.collection_id == cid)
+        return RecordRow.id.in_(items)
+    if top == "repository":
+        if not rest:
+            return and_(RecordRow.repository.is_not(None), RecordRow.repository != "")
+        names = [n for n in session.scalars(select(RecordRow.repository).distinct())
+                 if n and n.strip() and slug(n) == rest]
+        return RecordRow.repository.in_(names) if names else None
+    return None
+
+
+def _memberships(session: Session, record_ids: Iterable[str]) -> dict[str, list[str]]:
+    ids = list(record_ids)
+    out: dict[str, list[str]] = {}
+    if not ids:
+        return out
+    stmt = (select(CollectionItemRow.record_id, CollectionItemRow.collection_id)
+            .where(CollectionItemRow.record_id.in_(ids))
+            .order_by(CollectionItemRow.record_id, CollectionItemRow.collection_id))
+    for rid, cid in session.execute(stmt):
+        out.setdefault(rid, []).append(cid)
+    return out
+
+
+def _specs(row: RecordRow, memberships: dict[str, list[str]]) -> list[str]:
+    specs = [f"collection:{encode_set_part(c)}" for c in memberships.get(row.id, [])]
+    if row.repository and row.repository.strip():
+        specs.append(f"repository:{slug(row.repository)}")
+    return specs
+
+
+__all__ = ["FORMATS", "OaiConfig", "OaiError", "OaiProvider", "decode_token", "encode_token"]
