@@ -1,0 +1,269 @@
+"""``opis user``, ``opis token``, ``opis backup`` and ``opis restore``: a thin shell over
+the accounts and backup services.
+
+Self-contained (it does not import ``opis.cli``) so ``opis.cli`` can mount it:
+
+    app.add_typer(user_app, name="user"); app.add_typer(token_app, name="token")
+    app.command("backup")(backup_cmd); app.command("restore")(restore_cmd)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from opis.config import resolve_database
+from opis.services.accounts import ROLES, SCOPES, AccountError, Accounts, as_utc
+from opis.services.archive import Archive
+from opis.services.backup import FORMATS, BackupError, backup, restore
+from opis.store.db import Database
+
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database file or URL "
+                     "(default: $OPIS_DATABASE or the user data folder).")]
+
+user_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                       help="Accounts: admins, editors and readers.")
+token_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                        help="API tokens for scripts (sent as 'Authorization: Bearer ...').")
+
+
+def _database(db: str | None) -> Database:
+    url = resolve_database(db)
+    try:
+        database = Database(url)
+        database.migrate()
+    except Exception as e:  # a bad URL or an unreachable server: say so, no traceback
+        err.print(f"[red]Cannot open the database {url}:[/red] {e.__class__.__name__}: {e}")
+        raise typer.Exit(2) from None
+    return database
+
+
+def _accounts(db: str | None) -> Accounts:
+    return Accounts(_database(db))
+
+
+def _fail(message: object) -> None:
+    err.print(f"[red]{message}[/red]", highlight=False)
+    raise typer.Exit(1)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _when(value: object) -> str:
+    value = as_utc(value)  # type: ignore[arg-type]
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+# -- users ------------------------------------------------------------------------------------
+
+@user_app.command("add")
+def user_add(name: str,
+             role: Annotated[str, typer.Option(help="reader, editor or admin")] = "editor",
+             password_stdin: Annotated[bool, typer.Option(
+                 "--password-stdin", help="Read the password from the first line of stdin.")]
+             = False,
+             db: DbOption = None) -> None:
+    """Create an account (the password is asked for twice unless --password-stdin)."""
+    if role not in ROLES:
+        _fail(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
+    accounts = _accounts(db)
+    try:
+        user = accounts.add_user(name, role, _read_password(password_stdin))
+    except AccountError as e:
+        _fail(e)
+    finally:
+        accounts.db.dispose()
+    console.print(f"added {user.role} {user.name}", highlight=False)
+
+
+@user_app.command("list")
+def user_list(db: DbOption = None,
+              as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+              ) -> None:
+    """List accounts."""
+    accounts = _accounts(db)
+    users = accounts.users()
+    accounts.db.dispose()
+    if as_json:
+        print(json.dumps([{"name": u.name, "role": u.role, "disabled": u.disabled,
+                           "created": _when(u.created_at)} for u in users], indent=2))
+        return
+    table = Table(title=f"{len(users)} accounts")
+    for column in ("name", "role", "status", "created"):
+        table.add_column(column)
+    for u in users:
+        table.add_row(u.name, u.role, "disabled" if u.disabled else "active", _when(u.created_at))
+    console.print(table)
+
+
+@user_app.command("disable")
+def user_disable(name: str, db: DbOption = None) -> None:
+    """Disable an account: its sessions and tokens stop working at once."""
+    accounts = _accounts(db)
+    try:
+        accounts.disable_user(name)
+    except AccountError as e:
+        _fail(e)
+    finally:
+        accounts.db.dispose()
+    console.print(f"disabled {name}", highlight=False)
+
+
+@user_app.command("enable")
+def user_enable(name: str, db: DbOption = None) -> None:
+    """Enable a disabled account again."""
+    accounts = _accounts(db)
+    try:
+        accounts.enable_user(name)
+    except AccountError as e:
+        _fail(e)
+    finally:
+        accounts.db.dispose()
+    console.print(f"enabled {name}", highlight=False)
+
+
+@user_app.command("role")
+def user_role(name: str, role: str, db: DbOption = None) -> None:
+    """Change an account's role (reader, editor, admin)."""
+    accounts = _accounts(db)
+    try:
+        accounts.set_role(name, role)
+    except AccountError as e:
+        _fail(e)
+    finally:
+        accounts.db.dispose()
+    console.print(f"{name} is now {role}", highlight=False)
+
+
+@user_app.command("password")
+def user_password(name: str,
+                  password_stdin: Annotated[bool, typer.Option(
+                      "--password-stdin", help="Read the password from stdin.")] = False,
+                  db: DbOption = None) -> None:
+    """Set a new password; the account's open sessions end."""
+    accounts = _accounts(db)
+    try:
+        accounts.set_password(name, _read_password(password_stdin))
+    except AccountError as e:
+        _fail(e)
+    finally:
+        accounts.db.dispose()
+    console.print(f"password changed for {name}", highlight=False)
+
+
+# -- tokens -----------------------------------------------------------------------------------
+
+@token_app.command("create")
+def token_create(name: Annotated[str, typer.Argument(help="The user the token acts as.")],
+                 scope: Annotated[list[str], typer.Option(
+                     help="read, edit or admin (repeatable); never more than the user's "
+                          "role allows")] = ["read"],  # noqa: B006 - typer reads defaults
+                 label: Annotated[str, typer.Option(help="What the token is for.")] = "",
+                 db: DbOption = None) -> None:
+    """Create an API token and print it once: only its hash is kept."""
+    bad = [s for s in scope if s not in SCOPES]
+    if bad:
+        _fail(f"unknown scope {bad[0]!r}; use: {', '.join(SCOPES)}")
+    accounts = _accounts(db)
+    try:
+        token_id, token = accounts.create_token(name, scope, label)
+    except AccountError as e:
+        _fail(e)
+    finally:
+        accounts.db.dispose()
+    err.print(f"token {token_id} for {name} ({' '.join(scope)}); copy it now, "
+              "it will not be shown again:", highlight=False)
+    print(token)
+
+
+@token_app.command("list")
+def token_list(name: Annotated[str | None, typer.Argument(help="Only this user's.")] = None,
+               db: DbOption = None) -> None:
+    """List tokens (never the tokens themselves)."""
+    accounts = _accounts(db)
+    try:
+        tokens = accounts.tokens(name)
+    except AccountError as e:
+        _fail(e)
+    finally:
+        accounts.db.dispose()
+    table = Table(title=f"{len(tokens)} tokens")
+    for column in ("id", "user", "scopes", "label", "created", "last used", "status"):
+        table.add_column(column)
+    for t in tokens:
+        table.add_row(str(t.id), t.user_name, " ".join(t.scopes), t.label, _when(t.created_at),
+                      _when(t.last_used_at),
+                      f"revoked {_when(t.revoked_at)}" if t.revoked_at else "active")
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(metavar="ID")],
+                 db: DbOption = None) -> None:
+    """Revoke a token at once (its id is shown by 'opis token list')."""
+    accounts = _accounts(db)
+    try:
+        token = accounts.revoke_token(token_id)
+    except AccountError as e:
+        _fail(e)
+    finally:
+        accounts.db.dispose()
+    console.print(f"revoked token {token.id} of {token.user_name}", highlight=False)
+
+
+# -- backup and restore -----------------------------------------------------------------------
+
+def backup_cmd(path: Annotated[Path, typer.Argument(help="File to write.")],
+               db: DbOption = None,
+               fmt: Annotated[str | None, typer.Option(
+                   "--format", help="sqlite (SQLite default), pgdump (PostgreSQL default), "
+                                    "or jsonl (portable between the two)")] = None) -> None:
+    """Write a consistent backup while opis keeps serving (the search index is rebuilt
+    on restore, so it is not copied)."""
+    if fmt is not None and fmt not in FORMATS:
+        _fail(f"unknown format {fmt!r}; use one of: {', '.join(FORMATS)}")
+    database = _database(db)
+    try:
+        used = backup(database, path, fmt)
+    except BackupError as e:
+        _fail(e)
+    finally:
+        database.dispose()
+    console.print(f"backed up to {path} ({used}, {path.stat().st_size:,} bytes)",
+                  highlight=False)
+
+
+def restore_cmd(path: Annotated[Path, typer.Argument(help="Backup file to restore.")],
+                db: DbOption = None,
+                yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False) -> None:
+    """Replace the database's contents with a backup and rebuild the search index.
+    Stop 'opis serve' first: the index is rebuilt in place."""
+    url = resolve_database(db)
+    if not yes and not typer.confirm(f"Replace everything in {url} with {path}?"):
+        raise typer.Exit(1)
+    database = _database(db)
+    try:
+        used = restore(database, path)
+    except BackupError as e:
+        _fail(e)
+    finally:
+        database.dispose()
+    archive = Archive(url)
+    try:
+        n = archive.reindex()
+    finally:
+        archive.close()
+    console.print(f"restored {path} ({used}); indexed {n} records", highlight=False)

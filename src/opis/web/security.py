@@ -1,0 +1,466 @@
+"""Who may do what, and the defences every response carries.
+
+- Sessions are signed (itsdangerous) HttpOnly, SameSite=Lax cookies holding the user id,
+  a fingerprint of their password hash and a CSRF token; ``Secure`` when served over
+  https. API calls send ``Authorization: Bearer <token>`` instead and need no CSRF token,
+  since a browser never adds that header by itself.
+- ``require("read" | "edit" | "admin")`` is the one dependency every protected route
+  uses: anonymous -> 401 (or a redirect to the login page for pages), a cookie request
+  with a bad CSRF token -> 403, too little role or token scope -> 403.
+- Every response gets a strict Content-Security-Policy (no inline script or style) and
+  the other usual headers; request bodies are capped; a database that is down gives a
+  clear 503 instead of a stack trace.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+import nh3
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import Markup
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from opis.services.accounts import Accounts, Principal
+
+SESSION_COOKIE = "opis_session"
+SESSION_MAX_AGE = 7 * 24 * 3600
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+DEFAULT_MAX_BODY = 8 * 1024 * 1024
+CSRF_MESSAGE = ("This form has expired or did not come from this site. "
+                "Reload the page and try again.")
+UNAVAILABLE = "The archive's database is unavailable right now. Please try again in a minute."
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+       "base-uri 'self'; form-action 'self'")
+SECURITY_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    "cross-origin-opener-policy": "same-origin",
+}
+# HTML a summary may keep: inline emphasis, paragraphs, lists, quotations, links.
+SUMMARY_TAGS = {"p", "br", "em", "strong", "i", "b", "u", "sub", "sup", "small", "q", "cite",
+                "blockquote", "ul", "ol", "li", "a", "abbr", "span"}
+SUMMARY_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "q": {"cite"}}
+
+
+# -- errors the handlers turn into responses --------------------------------------------------
+
+class AuthProblem(Exception):
+    """401/403/429 with a message; pages get the error page, API calls JSON."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+class LoginRequired(AuthProblem):
+    """An anonymous visitor asked for a page that needs an account: send them to log in."""
+
+    def __init__(self, next_url: str):
+        super().__init__(401, "Please log in to see this page.")
+        self.next_url = next_url
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    return (path.endswith(".json") or path.startswith("/api/")
+            or request.headers.get("authorization", "").lower().startswith("bearer "))
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+class Sessions:
+    """Signed cookie sessions; the key comes from the accounts service on first use."""
+
+    def __init__(self, accounts: Accounts):
+        self.accounts = accounts
+        self._serializer: URLSafeTimedSerializer | None = None
+
+    @property
+    def serializer(self) -> URLSafeTimedSerializer:
+        if self._serializer is None:
+            self._serializer = URLSafeTimedSerializer(self.accounts.secret_key(),
+                                                      salt="opis-session")
+        return self._serializer
+
+    def load(self, request: Request) -> dict[str, Any]:
+        cached = getattr(request.state, "opis_session", None)
+        if cached is not None:
+            return cached
+        data: dict[str, Any] = {}
+        raw = request.cookies.get(SESSION_COOKIE)
+        if raw:
+            try:
+                value = self.serializer.loads(raw, max_age=SESSION_MAX_AGE)
+                if isinstance(value, dict):
+                    data = value
+            except BadSignature:
+                data = {}
+        request.state.opis_session = data
+        return data
+
+    def save(self, request: Request, data: dict[str, Any]) -> None:
+        """Replace the session; the cookie is written on the response by the middleware."""
+        request.state.opis_session = data
+        request.state.opis_cookie = self.serializer.dumps(data) if data else ""
+
+    def csrf_token(self, request: Request) -> str:
+        """The session's CSRF token, starting a session for it when there is none."""
+        data = self.load(request)
+        token = data.get("c")
+        if not isinstance(token, str) or not token:
+            token = secrets.token_urlsafe(24)
+            self.save(request, {**data, "c": token})
+        return token
+
+
+class SessionCookieMiddleware:
+    """Writes the cookie a handler asked for (``Sessions.save``) on the way out."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start" and "opis_cookie" in state:
+                value = state["opis_cookie"]
+                secure = "; Secure" if scope.get("scheme") == "https" else ""
+                age = SESSION_MAX_AGE if value else 0
+                cookie = (f"{SESSION_COOKIE}={value}; Path=/; Max-Age={age}; HttpOnly; "
+                          f"SameSite=Lax{secure}")
+                headers = list(message.get("headers", []))
+                headers.append((b"set-cookie", cookie.encode("latin-1")))
+                headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+# -- who is asking --------------------------------------------------------------------------
+
+def _sessions(request: Request) -> Sessions:
+    return request.app.state.opis_sessions
+
+
+def principal(request: Request) -> Principal | None:
+    """The signed-in user or token owner (blocking: it reads the database once per
+    request). A bad or revoked token is refused outright, never treated as anonymous."""
+    cached = getattr(request.state, "opis_principal", False)
+    if cached is not False:
+        return cached
+    accounts: Accounts = request.app.state.accounts
+    who: Principal | None = None
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthProblem(401, "Use 'Authorization: Bearer <token>'.",
+                              {"WWW-Authenticate": 'Bearer error="invalid_request"'})
+        who = accounts.token_principal(token.strip())
+        if who is None:
+            raise AuthProblem(401, "This token is not valid (revoked, or its user disabled).",
+                              {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    else:
+        data = _sessions(request).load(request)
+        uid, fingerprint = data.get("u"), data.get("p")
+        if isinstance(uid, int) and isinstance(fingerprint, str):
+            who = accounts.session_principal(uid, fingerprint)
+    request.state.opis_principal = who
+    return who
+
+
+class AuthMiddleware:
+    """Resolves who is asking once per request and publishes it as ``request.state.user``
+    (``{"name", "role", "via"}`` with the role a token's scopes leave, or None), so route
+    modules that only need a role check can read it. Cookie-authenticated JSON writes
+    must echo the CSRF token in the X-CSRF-Token header, whatever route they reach;
+    form posts are checked by their routes (``require``), which read the form."""
+
+    def __init__(self, app: ASGIApp, templates: Jinja2Templates):
+        self.app = app
+        self.templates = templates
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["user"] = None
+        request = Request(scope)
+        if "authorization" in request.headers or SESSION_COOKIE in request.cookies:
+            try:
+                who = await run_in_threadpool(principal, request)
+            except AuthProblem as e:
+                await self._respond(request, send, e.status, e.message, e.headers)
+                return
+            except SQLAlchemyError as e:
+                if not _db_unavailable(e):
+                    raise
+                state["opis_principal"] = None  # the error page renders as anonymous
+                await self._respond(request, send, 503, UNAVAILABLE, {"Retry-After": "30"})
+                return
+            if who is not None:
+                state["user"] = {"name": who.name, "role": who.effective_role, "via": who.via}
+                content_type = request.headers.get("content-type", "").split(";")[0].strip()
+                if (who.via == "session" and request.method in UNSAFE_METHODS
+                        and content_type not in FORM_TYPES):
+                    expected = _sessions(request).load(request).get("c")
+                    sent = request.headers.get(CSRF_HEADER) or ""
+                    if not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
+                        await self._respond(request, send, 403, CSRF_MESSAGE)
+                        return
+        await self.app(scope, receive, send)
+
+    async def _respond(self, request: Request, send: Send, status: int, message: str,
+                       headers: dict[str, str] | None = None) -> None:
+        if wants_json(request):
+            response: Response = JSONResponse({"error": message, "status": status}, status,
+                                              headers=headers)
+        else:
+            response = self.templates.TemplateResponse(
+                request, "error.html", {"status": status, "message": message},
+                status_code=status, headers=headers)
+        await response(request.scope, request.receive, send)
+
+
+def current_user(request: Request) -> Principal | None:
+    """For templates: never fails a page (a database error shows the visitor as anonymous)."""
+    try:
+        return principal(request)
+    except (AuthProblem, SQLAlchemyError):
+        return None
+
+
+async def check_csrf(request: Request) -> None:
+    """A form field or header must echo the session's token (compared in constant time)."""
+    expected = _sessions(request).load(request).get("c")
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not isinstance(expected, str) or not sent or not hmac.compare_digest(sent, expected):
+        raise AuthProblem(403, CSRF_MESSAGE)
+
+
+def require(need: str, *, page: bool = False) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency admitting only principals allowed ``need`` ("read", "edit", "admin").
+
+    ``page`` routes send anonymous GET requests to the login page instead of a 401."""
+
+    async def dependency(request: Request) -> Principal:
+        who = await run_in_threadpool(principal, request)
+        if who is None:
+            if page and request.method in ("GET", "HEAD"):
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                raise LoginRequired(target)
+            raise AuthProblem(401, "Please log in (or send an API token) to do this.",
+                              {"WWW-Authenticate": 'Bearer realm="opis"'})
+        if request.method in UNSAFE_METHODS and who.via == "session":
+            await check_csrf(request)
+        if not who.can(need):
+            what = {"read": "a reader", "edit": "an editor", "admin": "an administrator"}[need]
+            scope = " (or a token with that scope)" if who.via == "token" else ""
+            raise AuthProblem(403, f"Only {what}{scope} may do this.")
+        return who
+
+    dependency.__name__ = f"require_{need}"
+    return dependency
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path on this site: never an open redirect to somewhere else."""
+    if (not value or not value.startswith("/") or value.startswith("//")
+            or "\\" in value or any(ord(c) < 32 for c in value)):
+        return "/"
+    return value
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# -- responses for every request ------------------------------------------------------------
+
+class SecurityHeadersMiddleware:
+    """Adds CSP and friends to every response that has not set its own."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for name, value in SECURITY_HEADERS.items():
+                    if name.encode() not in present:
+                        headers.append((name.encode(), value.encode()))
+                if scope.get("scheme") == "https":
+                    headers.append((b"strict-transport-security",
+                                    b"max-age=31536000; includeSubDomains"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over ``limit`` bytes with 413, whether announced by
+    Content-Length or streamed in chunks."""
+
+    def __init__(self, app: ASGIApp, limit: int = DEFAULT_MAX_BODY):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.limit
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    await self._refuse(scope, send)
+                    return
+        seen = 0
+        over = False  # the body went past the limit: whatever the app answers becomes 413
+        refused = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen, over
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    over = True
+                    raise BodyTooLarge()  # the app stops reading and writes nothing
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal refused
+            if over:
+                if not refused:
+                    refused = True
+                    await self._refuse(scope, send)
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except BodyTooLarge:
+            if not refused:
+                await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        path = scope.get("path", "")
+        mb = self.limit / (1024 * 1024)
+        if path.startswith("/api/") or path.endswith(".json"):
+            body = (b'{"error": "request body too large (limit %.1f MB)", "status": 413}' % mb)
+            ctype = b"application/json"
+        else:
+            body = (b"<!doctype html><title>413 Request too large</title><h1>Request too large"
+                    b"</h1><p>The limit is %.1f MB.</p>" % mb)
+            ctype = b"text/html; charset=utf-8"
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", ctype),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def sanitize_html(value: str | None) -> Markup:
+    """Summary HTML reduced to harmless markup: no script, no event handlers, no
+    javascript: links, no styles (the CSP would block them anyway)."""
+    if not value:
+        return Markup("")
+    return Markup(nh3.clean(str(value), tags=SUMMARY_TAGS, attributes=SUMMARY_ATTRIBUTES,
+                            url_schemes={"http", "https", "mailto"},
+                            link_rel="noopener noreferrer nofollow"))
+
+
+# -- installing -----------------------------------------------------------------------------
+
+def _db_unavailable(exc: BaseException) -> bool:
+    return (isinstance(exc, OperationalError | InterfaceError | PoolTimeout)
+            or bool(getattr(exc, "connection_invalidated", False)))
+
+
+def install_security(app: FastAPI, templates: Jinja2Templates, accounts: Accounts,
+                     *, max_body: int | None = None) -> None:
+    """Sessions, the auth error handlers, the 503 handler and the security middlewares."""
+    app.state.accounts = accounts
+    app.state.opis_sessions = sessions = Sessions(accounts)
+    templates.env.globals["current_user"] = current_user
+    templates.env.globals["csrf_token"] = sessions.csrf_token
+    templates.env.filters["sanitize"] = sanitize_html
+
+    def error_page(request: Request, status: int, message: str,
+                   headers: dict[str, str] | None = None) -> Response:
+        if wants_json(request):
+            return JSONResponse({"error": message, "status": status}, status, headers=headers)
+        return templates.TemplateResponse(request, "error.html",
+                                          {"status": status, "message": message},
+                                          status_code=status, headers=headers)
+
+    async def auth_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AuthProblem)
+        if isinstance(exc, LoginRequired) and not wants_json(request):
+            return RedirectResponse("/login?next=" + quote(safe_next(exc.next_url), safe="/"),
+                                    303)
+        return error_page(request, exc.status, exc.message, exc.headers)
+
+    async def database_error(request: Request, exc: Exception) -> Response:
+        if not _db_unavailable(exc):
+            raise exc  # a bug, not an outage: the app's 500 handler answers
+        return error_page(request, 503, UNAVAILABLE, {"Retry-After": "30"})
+
+    app.add_exception_handler(AuthProblem, auth_problem)
+    app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(PoolTimeout, database_error)
+    limit = max_body or int(os.environ.get("OPIS_MAX_BODY", DEFAULT_MAX_BODY))
+    app.add_middleware(AuthMiddleware, templates=templates)  # innermost of the four
+    app.add_middleware(SessionCookieMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limit=limit)
+    app.add_middleware(SecurityHeadersMiddleware)
+
+
+__all__ = ["AuthProblem", "LoginRequired", "Sessions", "check_csrf",
+           "client_ip", "current_user", "install_security", "principal", "require",
+           "safe_next", "sanitize_html"]
