@@ -1,28 +1,30 @@
-"""The web interface: pages rendered on the server, each with a JSON twin."""
+"""The web interface: pages rendered on the server, each with a JSON twin, and the
+JSON API under /api/v1. Route modules: search, documents, entities, browse, api."""
 
 from __future__ import annotations
 
-import math
-from datetime import date
+import os
 from pathlib import Path
-from urllib.parse import urlencode
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from opis.model import CONTRIBUTOR_ROLES
-from opis.model.dates import bounds, to_edtf
 from opis.model.languages import language_name
 from opis.search.base import SearchRequest
+from opis.services import reading
 from opis.services.archive import Archive
-from opis.services.export import FORMATS, cite, export
-from opis.services.records import record_json
-from opis.web import render
+from opis.web import api, browse, documents, entities, search, zotero
+from opis.web.curation import install_curation
+from opis.web.deps import page
+from opis.web.oai import install_oai
+from opis.web.render import entity_url
 
 HERE = Path(__file__).parent
 ROLE_LABELS = {
@@ -30,35 +32,43 @@ ROLE_LABELS = {
     "transcriber": "Transcribed by", "editor": "Edited by", "annotator": "Annotated by",
 }
 assert set(ROLE_LABELS) == set(CONTRIBUTOR_ROLES)
-PAGE_SIZE = 20
+PAGE_SIZE = search.PAGE_SIZE
 
 
-def _day(value: str | None, *, start: bool) -> date | None:
-    if not value:
-        return None
-    span = bounds(to_edtf(value) or value.strip())
-    if span is None:
-        return None
-    return span[0] if start else span[1]
+class Static(StaticFiles):
+    """Static files with a cache lifetime: the vendored chart library is 1 MB."""
+
+    def file_response(self, full_path: os.PathLike | str, stat_result: os.stat_result,
+                      scope: Scope, status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Cache-Control"] = "public, max-age=86400" if "/vendor/" in str(
+            full_path) else "public, max-age=600"
+        return response
 
 
 def create_app(archive: Archive) -> FastAPI:
-    app = FastAPI(title="opis", version="0.1.0",
-                  description="Translated historical documents: search, read, cite.")
+    app = FastAPI(title="opis", version="0.1.0", docs_url=None, redoc_url=None,
+                  description="Translated historical documents: search, read, cite. "
+                  "The JSON API is under /api/v1 (see docs/api.md); every HTML page also "
+                  "has a JSON twin at the same path plus .json.")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["language_name"] = language_name
     templates.env.globals["role_labels"] = ROLE_LABELS
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    templates.env.globals["entity_url"] = entity_url
+    templates.env.globals["meta_tags"] = zotero.meta_tags
+    templates.env.globals["json_ld"] = zotero.json_ld
+    app.mount("/static", Static(directory=str(HERE / "static")), name="static")
     app.state.archive = archive
-
-    def page(request: Request, name: str, code: int = 200, **context) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, context, status_code=code)
+    app.state.templates = templates
+    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)  # 6x faster than 5
+    app.add_middleware(api.ReadCORS)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "Error"
         if _wants_json(request):
-            return JSONResponse({"error": message, "status": exc.status_code}, exc.status_code)
+            return JSONResponse({"error": message, "status": exc.status_code}, exc.status_code,
+                                headers=getattr(exc, "headers", None))
         return page(request, "error.html", exc.status_code, status=exc.status_code,
                     message=message)
 
@@ -77,89 +87,46 @@ def create_app(archive: Archive) -> FastAPI:
         return page(request, "error.html", 500, status=500,
                     message="Something went wrong on our side. Please try again.")
 
-    @app.get("/", response_class=HTMLResponse)
+    def home_data() -> dict:
+        timed = archive.search(SearchRequest(limit=1))
+        return {
+            "total": archive.count(),
+            "recent": [{"id": r.id, "title": r.title, "date": r.date,
+                        "original_language": r.original_language, "url": f"/document/{r.id}"}
+                       for r in archive.recent(8)],
+            "languages": [{"code": c, "name": language_name(c), "count": n,
+                           "url": f"/search?language={c}"}
+                          for c, n in timed.result.facets.get("language", [])],
+            "collections": [{"id": c.id, "title": c.title, "records": n,
+                             "url": f"/collections/{c.id}"}
+                            for c, n in archive.list_collections()],
+        }
+
+    def cached_home() -> dict:
+        """The home page changes only when records do."""
+        return reading.Snapshot(archive).get("home", home_data)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request) -> HTMLResponse:
-        result = archive.search(SearchRequest(limit=1))
-        return page(request, "home.html", total=archive.count(), recent=archive.recent(8),
-                    languages=result.result.facets.get("language", []))
+        return page(request, "home.html", data=cached_home())
 
-    @app.get("/search", response_class=HTMLResponse)
-    def search_page(request: Request, q: str = "",
-                    date_from: str | None = Query(None, alias="from"),
-                    date_to: str | None = Query(None, alias="to"),
-                    language: list[str] = Query(default_factory=list),
-                    sort: str = "relevance", page_no: int = Query(1, alias="page", ge=1, le=10000)
-                    ) -> HTMLResponse:
-        req = _request(q, date_from, date_to, language, sort, page_no)
-        timed = archive.search(req)
-        pages = max(1, math.ceil(timed.result.total / PAGE_SIZE))
-        state = {"q": q, "from": date_from or "", "to": date_to or "", "sort": sort}
+    @app.get("/index.json", tags=["pages"], summary="The home page as JSON")
+    def home_json() -> dict:
+        return cached_home()
 
-        def url(**change: object) -> str:
-            params = {**state, **change}
-            items = [(k, v) for k, v in params.items() if v not in ("", None) and k != "language"]
-            langs = change.get("language", language)
-            items += [("language", v) for v in (langs or [])]
-            return "/search?" + urlencode(items)
-
-        return page(request, "search.html", q=q, date_from=date_from or "",
-                    date_to=date_to or "", languages=language, sort=sort, page=page_no,
-                    pages=pages, timed=timed, result=timed.result, records=timed.records,
-                    url=url, bad_dates=(date_from and not req.date_from) or
-                    (date_to and not req.date_to))
-
-    @app.get("/search.json")
-    def search_json(q: str = "", date_from: str | None = Query(None, alias="from"),
-                    date_to: str | None = Query(None, alias="to"),
-                    language: list[str] = Query(default_factory=list), sort: str = "relevance",
-                    page_no: int = Query(1, alias="page", ge=1, le=10000)) -> dict:
-        timed = archive.search(_request(q, date_from, date_to, language, sort, page_no))
-        r = timed.result
-        return {"query": q, "total": r.total, "page": page_no,
-                "milliseconds": round(timed.milliseconds, 2),
-                "hits": [{"id": h.id, "title": h.title, "date": h.date, "score": h.score,
-                          "snippet": h.snippet, "url": f"/document/{h.id}"} for h in r.hits],
-                "facets": {k: [{"value": v, "count": n} for v, n in vs]
-                           for k, vs in r.facets.items()}}
-
-    @app.get("/document/{name}", response_class=HTMLResponse,
-             responses={200: {"content": {"application/json": {}}}})
-    def document(request: Request, name: str) -> Response:
-        """The document page; ``{id}.json`` is its JSON twin and ``{id}.<ext>`` an export.
-        Record ids never contain a dot, so the first dot starts the format."""
-        record_id, _, ext = name.partition(".")
-        if ext and ext != "json" and ext not in FORMATS:
-            raise StarletteHTTPException(
-                404, f"Unknown format .{ext}; use one of: .json, ." + ", .".join(FORMATS))
-        record = archive.get(record_id)
-        if record is None:
-            raise StarletteHTTPException(404, f"No document with id {record_id}")
-        if ext == "json":
-            return JSONResponse(record_json(record))
-        if ext:
-            media_type, body = export(record, ext)
-            return Response(body, media_type=media_type + "; charset=utf-8", headers={
-                "Content-Disposition": f'inline; filename="{record_id}.{ext}"'})
-        citations = {style: cite(record, style, "html") for style in ("chicago", "apa", "mla")}
-        return page(request, "document.html", record=record, citations=citations,
-                    formats=FORMATS, text_html=render.annotated_html(record),
-                    legend=render.legend(record), headings=render.headings(record),
-                    describe=render.describe)
-
-    @app.get("/healthz")
+    @app.get("/healthz", include_in_schema=False)
     def health() -> dict:
         return {"status": "ok", "records": archive.count()}
 
-    app.state.templates = templates
+    app.include_router(api.router)
+    app.include_router(search.router)
+    app.include_router(documents.router)
+    app.include_router(browse.router)
+    app.include_router(entities.router)
+    install_curation(app, archive)
+    install_oai(app, archive)
+    zotero.install_unapi(app, archive)
     return app
-
-
-def _request(q: str, date_from: str | None, date_to: str | None, language: list[str],
-             sort: str, page_no: int) -> SearchRequest:
-    return SearchRequest(query=q[:1000], date_from=_day(date_from, start=True),
-                         date_to=_day(date_to, start=False), languages=language[:20],
-                         sort=sort if sort in ("relevance", "date", "-date") else "relevance",
-                         limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
 
 
 def _wants_json(request: Request) -> bool:
@@ -167,4 +134,4 @@ def _wants_json(request: Request) -> bool:
     return path.endswith(".json") or path.startswith("/api/")
 
 
-__all__ = ["Markup", "create_app"]
+__all__ = ["create_app"]

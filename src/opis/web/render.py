@@ -1,17 +1,26 @@
-"""Record text with its annotations as accessible HTML.
+"""Record text with its annotations, name links and notes as accessible HTML.
 
 Every annotation becomes a span with a kind class (styled distinctly), a visible
-short tag and screen-reader text that says where the mark starts and ends. Spans
-that overlap without nesting are split so the HTML always nests.
+short tag and screen-reader text that says where the mark starts and ends. People,
+places, organizations and events named in the text become links to their pages.
+Annotations and links may overlap without nesting: the renderer sweeps the text once,
+and where spans cross it closes and reopens them, so the HTML always nests and a link
+never sits inside another link. Point markers (footnote references, page breaks,
+paragraph anchors) are placed between characters.
 """
 
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import quote
 
 from markupsafe import Markup
 
 from opis.model import ANNOTATION_KINDS, Record
+from opis.model.entity import Mention
 from opis.model.record import Annotation
 
 TAGS = {
@@ -19,6 +28,11 @@ TAGS = {
     "deleted": "del", "sic": "sic", "supplied": "suppl", "original_term": "orig",
     "gloss": "gloss", "romanization": "var", "head": "",
 }
+ENTITY_KINDS = ("person", "place", "organization", "event")
+KIND_LABELS = {"person": "Person", "place": "Place", "organization": "Organization",
+               "event": "Event"}
+_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
+LONG_TEXT = 6000  # characters: past this a document gets a paragraph table of contents
 
 
 def describe(a: Annotation) -> str:
@@ -34,50 +48,224 @@ def describe(a: Annotation) -> str:
     return label
 
 
-def _open_tag(a: Annotation, index: int, first: bool) -> str:
-    if a.kind == "head":
-        return f'<span class="ann-head" id="section-{index}">'
-    title = html.escape(describe(a), quote=True)
-    out = (f'<span class="ann ann-{a.kind}" data-kind="{a.kind}" title="{title}">')
-    if first:
-        out += f'<span class="visually-hidden">[{title}: </span>'
-        tag = TAGS.get(a.kind)
-        if tag:
-            out += f'<span class="ann-tag" aria-hidden="true">{html.escape(tag)}</span>'
+def entity_url(entity_id: str) -> str:
+    """/person/kim-il-sung for "person/kim-il-sung"; the slug is percent-encoded."""
+    kind, _, slug = entity_id.partition("/")
+    return f"/{kind}/{quote(slug, safe='/')}"
+
+
+@dataclass(frozen=True, eq=False)
+class _Span:
+    """An element around text[start:end]: an annotation or a name link."""
+
+    start: int
+    end: int
+    order: int  # annotations (0) wrap links (1) over the same characters
+    index: int
+    annotation: Annotation | None = None
+    mention: Mention | None = None
+
+    @property
+    def key(self) -> tuple:
+        return (self.start, -self.end, self.order, self.index)
+
+    @property
+    def is_link(self) -> bool:
+        return self.mention is not None
+
+
+@dataclass(frozen=True)
+class Point:
+    """Markup placed at an offset between characters; ``link`` points never sit in a link."""
+
+    offset: int
+    html: str
+    link: bool = False
+
+
+class _Writer:
+    def __init__(self, labels: dict[str, str]):
+        self.labels = labels
+
+    def open(self, s: _Span, first: bool) -> str:
+        if s.mention is not None:
+            m = s.mention
+            kind = m.entity_id.split("/", 1)[0]
+            label = self.labels.get(m.entity_id)
+            title = f"{KIND_LABELS.get(kind, 'Name')}: {label or m.text}"
+            href = html.escape(entity_url(m.entity_id))
+            return (f'<a class="ent ent-{html.escape(kind)}" href="{href}"'
+                    f' title="{html.escape(title)}">')
+        a = s.annotation
+        assert a is not None
+        if a.kind == "head":
+            anchor = f' id="section-{s.index}"' if first else ""
+            return f'<span class="ann-head" role="heading" aria-level="3"{anchor}>'
+        title = html.escape(describe(a), quote=True)
+        out = f'<span class="ann ann-{a.kind}" data-kind="{a.kind}" title="{title}">'
+        if first:
+            out += f'<span class="visually-hidden">[{title}: </span>'
+            tag = TAGS.get(a.kind)
+            if tag:
+                out += f'<span class="ann-tag" aria-hidden="true">{html.escape(tag)}</span>'
+        return out
+
+    @staticmethod
+    def close(s: _Span, last: bool) -> str:
+        if s.mention is not None:
+            return "</a>"
+        if s.annotation is not None and s.annotation.kind == "head":
+            return "</span>"
+        end = '<span class="visually-hidden">]</span>' if last else ""
+        return end + "</span>"
+
+
+def _link_spans(mentions: Iterable[Mention], text: str, start_index: int) -> list[_Span]:
+    """Name links that do not overlap each other (links cannot nest): the first and,
+    at the same start, the longest mention wins."""
+    usable = [m for m in mentions if m.start is not None and m.end is not None
+              and 0 <= m.start < m.end <= len(text)
+              and m.entity_id.split("/", 1)[0] in ENTITY_KINDS]
+    usable.sort(key=lambda m: (m.start, -(m.end or 0)))
+    spans, reach = [], -1
+    for i, m in enumerate(usable):
+        if m.start >= reach:  # type: ignore[operator]
+            spans.append(_Span(m.start, m.end, 1, start_index + i, mention=m))  # type: ignore[arg-type]
+            reach = m.end  # type: ignore[assignment]
+    return spans
+
+
+def sweep(text: str, spans: list[_Span], points: Iterable[Point],
+          labels: dict[str, str] | None = None) -> str:
+    """Render ``text`` with the spans as nested elements and the points between characters.
+
+    One pass over the boundaries; at each segment the wanted stack is the covering spans
+    in nesting order, and only the part of the open stack that differs is closed and
+    reopened.
+    """
+    writer = _Writer(labels or {})
+    spans = [s for s in spans if s.start < s.end]
+    at: dict[int, list[Point]] = {}
+    for p in points:
+        at.setdefault(min(max(p.offset, 0), len(text)), []).append(p)
+    starts: dict[int, list[_Span]] = {}
+    for s in spans:
+        starts.setdefault(s.start, []).append(s)
+    bounds = sorted({0, len(text)} | set(starts) | {s.end for s in spans} | set(at))
+    out: list[str] = []
+    stack: list[_Span] = []
+    active: set[_Span] = set()
+    opened: set[_Span] = set()
+
+    def close_to(keep: int, pos: int) -> None:
+        nonlocal stack
+        for s in reversed(stack[keep:]):
+            out.append(writer.close(s, last=s.end <= pos))
+        stack = stack[:keep]
+
+    for i, pos in enumerate(bounds):
+        active = {s for s in active if s.end > pos}
+        active.update(starts.get(pos, ()))
+        if pos in at:
+            keep = 0  # close what has ended, and any link, before a point
+            while keep < len(stack) and stack[keep].end > pos and not (
+                    stack[keep].is_link and any(p.link for p in at[pos])):
+                keep += 1
+            close_to(keep, pos)
+            out.extend(p.html for p in at[pos])
+        if i + 1 == len(bounds):
+            break
+        end = bounds[i + 1]
+        wanted = sorted(active, key=lambda s: s.key)
+        keep = 0
+        while keep < len(stack) and keep < len(wanted) and stack[keep] is wanted[keep]:
+            keep += 1
+        close_to(keep, pos)
+        for s in wanted[keep:]:
+            out.append(writer.open(s, first=s not in opened))
+            opened.add(s)
+            stack.append(s)
+        out.append(html.escape(text[pos:end]))
+    close_to(0, len(text))
+    return "".join(out)
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each block of text between blank lines."""
+    out, pos = [], 0
+    for m in _PARAGRAPH.finditer(text):
+        if text[pos:m.start()].strip():
+            out.append((pos, m.start()))
+        pos = m.end()
+    if text[pos:].strip():
+        out.append((pos, len(text)))
     return out
 
 
-def _close_tag(a: Annotation, last: bool) -> str:
-    if a.kind == "head":
-        return "</span>"
-    end = '<span class="visually-hidden">]</span>' if last else ""
-    return end + "</span>"
-
-
-def annotated_html(record: Record) -> Markup:
-    text = record.text
-    anns = sorted(enumerate(record.annotations), key=lambda p: (p[1].start, -p[1].end, p[0]))
-    bounds = sorted({0, len(text)} | {a.start for _, a in anns} | {a.end for _, a in anns})
-    out: list[str] = []
-    stack: list[tuple[int, Annotation]] = []
-    for seg_start, seg_end in zip(bounds, bounds[1:], strict=False):
-        if seg_start == seg_end:
+def notes(record: Record) -> list[dict]:
+    """FRUS-style footnotes: ``extra["notes"]`` entries with an anchor offset in the text."""
+    raw = record.extra.get("notes") if isinstance(record.extra, dict) else None
+    out = []
+    for i, n in enumerate(raw or []):
+        if not isinstance(n, dict) or not isinstance(n.get("text"), str):
             continue
-        active = [(i, a) for i, a in anns if a.start <= seg_start and seg_end <= a.end]
-        # Keep the longest common prefix of the open stack, close the rest.
-        keep = 0
-        while keep < len(stack) and keep < len(active) and stack[keep] == active[keep]:
-            keep += 1
-        for _i, a in reversed(stack[keep:]):
-            out.append(_close_tag(a, last=a.end <= seg_start))
-        stack = stack[:keep]
-        for i, a in active[keep:]:
-            out.append(_open_tag(a, i, first=a.start == seg_start))
-            stack.append((i, a))
-        out.append(html.escape(text[seg_start:seg_end]))
-    for _i, a in reversed(stack):
-        out.append(_close_tag(a, last=True))
-    return Markup("".join(out))
+        nid = str(n.get("id") or f"n{i + 1}")
+        slug = re.sub(r"[^A-Za-z0-9_-]", "-", nid)
+        offset = n.get("offset")
+        out.append({"id": nid, "anchor": slug, "n": str(n.get("n") or i + 1),
+                    "offset": offset if isinstance(offset, int) else None,
+                    "type": n.get("type"), "text": n["text"]})
+    return out
+
+
+def page_breaks(record: Record) -> list[dict]:
+    raw = record.extra.get("page_breaks") if isinstance(record.extra, dict) else None
+    return [{"n": str(p.get("n")), "offset": p["offset"]} for p in raw or []
+            if isinstance(p, dict) and isinstance(p.get("offset"), int) and p.get("n")]
+
+
+def annotated_html(record: Record, labels: dict[str, str] | None = None, *,
+                   links: bool = True) -> Markup:
+    """The record's text with editorial marks, name links, note references, page breaks
+    and paragraph anchors (``p-1``, ``p-2``...)."""
+    text = record.text
+    spans = [_Span(a.start, a.end, 0, i, annotation=a)
+             for i, a in enumerate(record.annotations) if 0 <= a.start <= a.end <= len(text)]
+    if links:
+        spans += _link_spans((m for m in record.mentions if m.field == "text"), text,
+                             len(record.annotations))
+    points = [Point(start, f'<span class="para-anchor" id="p-{n}"></span>')
+              for n, (start, _end) in enumerate(paragraphs(text), 1)]
+    for p in page_breaks(record):
+        n = html.escape(p["n"])
+        points.append(Point(p["offset"], f'<span class="pb" id="page-{n}">'
+                                         f'<span class="visually-hidden">Page </span>'
+                                         f'<span aria-hidden="true">[p. </span>{n}'
+                                         f'<span aria-hidden="true">]</span></span>'))
+    for note in notes(record):
+        if note["offset"] is None:
+            continue
+        a, n = html.escape(note["anchor"]), html.escape(note["n"])
+        points.append(Point(note["offset"], f'<sup class="fn-ref"><a id="fnref-{a}" '
+                                            f'href="#fn-{a}" aria-label="Note {n}">{n}</a></sup>',
+                            link=True))
+    return Markup(sweep(text, spans, points, labels))
+
+
+def linked_html(text: str, mentions: Iterable[Mention], labels: dict[str, str] | None = None
+                ) -> Markup:
+    """Plain text (a footnote, say) with its name mentions as links."""
+    return Markup(sweep(text, _link_spans(mentions, text, 0), (), labels))
+
+
+def note_html(record: Record, labels: dict[str, str] | None = None) -> list[dict]:
+    """Each note with its text rendered (name links kept), for the notes list."""
+    out = []
+    for note in notes(record):
+        field = f"note:{note['id']}"
+        ms = [m for m in record.mentions if m.field == field]
+        out.append({**note, "html": linked_html(note["text"], ms, labels)})
+    return out
 
 
 def legend(record: Record) -> list[tuple[str, str, str, int]]:
@@ -90,4 +278,17 @@ def legend(record: Record) -> list[tuple[str, str, str, int]]:
 
 
 def headings(record: Record) -> list[tuple[int, str]]:
-    return [(i, a.text) for i, a in enumerate(record.annotations) if a.kind == "head"]
+    return [(i, " ".join(a.text.split())) for i, a in enumerate(record.annotations)
+            if a.kind == "head"]
+
+
+def contents(record: Record) -> dict:
+    """The table of contents: headings; for long texts the paragraphs; notes and pages."""
+    paras = []
+    text = record.text
+    if len(text) > LONG_TEXT:
+        for n, (start, end) in enumerate(paragraphs(text), 1):
+            words = " ".join(text[start:end].split())
+            paras.append((n, words[:70] + ("…" if len(words) > 70 else "")))
+    return {"headings": headings(record), "paragraphs": paras,
+            "notes": len(notes(record)), "pages": [p["n"] for p in page_breaks(record)]}

@@ -1,0 +1,166 @@
+"""The document page: metadata, citation, the text with its apparatus, and the ways on."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, OrderedDict
+from dataclasses import fields
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import Markup, escape
+from starlette.exceptions import HTTPException
+
+from opis.model import Record
+from opis.model.languages import language_name
+from opis.services import reading
+from opis.services.archive import Archive
+from opis.services.export import FORMATS, cite, export
+from opis.services.records import record_json
+from opis.web import render
+from opis.web.deps import archive_of, page
+
+CITATION_STYLES = (("chicago", "Chicago"), ("apa", "APA"), ("mla", "MLA"))
+VERSION_LABELS = {"translation": "Translation", "transcription": "Transcription",
+                  "original": "Original", "text": "Text"}
+# extra[...] keys holding another version of the text, by the tab they fill.
+EXTRA_TEXTS = (("original", "original_text"), ("transcription", "transcription_text"),
+               ("translation", "translation_text"))
+_NOT_CITED = {"text", "annotations", "mentions", "source_path"}
+
+
+class _CitationCache:
+    """Formatted citations per record version: citeproc costs tens of milliseconds a
+    style, and citations only change when the record's metadata does."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self.items: OrderedDict[tuple, dict[str, str]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def key(record: Record) -> tuple:
+        return tuple(repr(getattr(record, f.name)) for f in fields(record)
+                     if f.name not in _NOT_CITED) + (record.id,)
+
+    def get(self, record: Record) -> dict[str, str]:
+        key = self.key(record)
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        made = {style: cite(record, style, "html") for style, _ in CITATION_STYLES}
+        made["ris"] = export(record, "ris")[1]
+        made["bib"] = export(record, "bib")[1]
+        with self.lock:
+            self.items[key] = made
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return made
+
+
+CITATIONS = _CitationCache()
+
+
+def versions(record: Record, labels: dict[str, str]) -> list[dict]:
+    """The texts a record has (the one published, plus originals or transcriptions kept
+    in ``extra``) and its scans: one tab each, shown only when there is more than one."""
+    main_kind = record.contents.kind if record.contents else "text"
+    language = record.contents.language if record.contents and record.contents.language \
+        else "en"
+    out = [{"key": main_kind, "label": VERSION_LABELS.get(main_kind, main_kind.title()),
+            "lang": language, "main": True, "html": render.annotated_html(record, labels)}]
+    extra = record.extra if isinstance(record.extra, dict) else {}
+    for kind, key in EXTRA_TEXTS:
+        value = extra.get(key)
+        if kind == main_kind or not isinstance(value, str) or not value.strip():
+            continue
+        lang = record.original_language if kind == "original" else language
+        out.append({"key": kind, "label": VERSION_LABELS[kind], "lang": lang or "und",
+                    "main": False, "html": Markup(escape(value))})
+    scans = extra.get("scans") or extra.get("scan_urls") or []
+    if isinstance(scans, str):
+        scans = [scans]
+    for key in ("scan_url", "pdf_url"):
+        if isinstance(extra.get(key), str):
+            scans.append(extra[key])
+    items = []
+    for n, s in enumerate(scans, 1):
+        url = s.get("url") if isinstance(s, dict) else s
+        label = (s.get("label") if isinstance(s, dict) else None) or f"Page {n}"
+        if isinstance(url, str) and url.startswith(("/", "https://", "http://")):
+            # Only images opis serves itself are shown inline: no request leaves the site.
+            items.append({"url": url, "label": label, "local": url.startswith("/")
+                          and not url.startswith("//") and not url.endswith(".pdf")})
+    if items:
+        out.append({"key": "scan", "label": "Scan", "lang": None, "main": False,
+                    "scans": items})
+    return out
+
+
+def entities_in(record: Record, labels: dict[str, str]) -> dict[str, list[tuple[str, str, int]]]:
+    """People, places, organizations and events the record names: (id, name, mentions)."""
+    counts = Counter(m.entity_id for m in record.mentions)
+    out: dict[str, list[tuple[str, str, int]]] = {}
+    for eid, n in counts.items():
+        kind = eid.split("/", 1)[0]
+        if kind in render.ENTITY_KINDS and eid in labels:
+            out.setdefault(kind, []).append((eid, labels[eid], n))
+    for kind in out:
+        out[kind].sort(key=lambda t: (-t[2], t[1].lower()))
+    return {k: out[k] for k in render.ENTITY_KINDS if k in out}
+
+
+def collection_nav(archive: Archive, record_id: str) -> list[dict]:
+    """Each collection holding the record: its position and the records either side."""
+    found = archive.record_collections(record_id)
+    near = {s.id: s for s in reading.summaries(
+        archive, [i for _, p, n in found for i in (p, n) if i])}
+    return [{"collection": c, "position": c.record_ids.index(record_id) + 1
+             if record_id in c.record_ids else None, "total": len(c.record_ids),
+             "prev": near.get(p) if p else None, "next": near.get(n) if n else None}
+            for c, p, n in found]
+
+
+router = APIRouter()
+
+
+@router.get("/document/{name}", response_class=HTMLResponse, tags=["pages"],
+            summary="A document page; {id}.json is its JSON twin, {id}.ris etc. exports",
+            responses={200: {"content": {"application/json": {}}}})
+def document(request: Request, name: str) -> Response:
+    """Record ids never contain a dot, so the first dot starts the format."""
+    archive = archive_of(request)
+    record_id, _, ext = name.partition(".")
+    if ext and ext != "json" and ext not in FORMATS:
+        raise HTTPException(
+            404, f"Unknown format .{ext}; use one of: .json, ." + ", .".join(FORMATS))
+    snapshot = reading.Snapshot(archive)
+    record = snapshot.get(f"record:{record_id}", lambda: archive.get(record_id))
+    if record is None:
+        raise HTTPException(404, f"No document with id {record_id}")
+    if ext == "json":
+        return JSONResponse(record_json(record))
+    if ext:
+        media_type, body = export(record, ext)
+        return Response(body, media_type=media_type + "; charset=utf-8", headers={
+            "Content-Disposition": f'inline; filename="{record_id}.{ext}"'})
+    article = snapshot.get(f"article:{record_id}", lambda: render_article(request, record,
+                                                                           snapshot))
+    return page(request, "document.html", record=record, article=article)
+
+
+def render_article(request: Request, record: Record, snapshot: reading.Snapshot) -> Markup:
+    """The page's article (everything but the site's header and footer), rendered once
+    per record version: a 40,000-character record costs a few milliseconds to render."""
+    archive = archive_of(request)
+    labels = reading.entity_labels(archive, {m.entity_id for m in record.mentions})
+    template = request.app.state.templates.env.get_template("_document_article.html")
+    return Markup(template.render(
+        record=record, citations=CITATIONS.get(record), citation_styles=CITATION_STYLES,
+        formats=FORMATS, versions=versions(record, labels), legend=render.legend(record),
+        toc=render.contents(record), notes=render.note_html(record, labels),
+        describe=render.describe, related=reading.related(archive, record, snapshot=snapshot),
+        collections=collection_nav(archive, record.id), named=entities_in(record, labels),
+        entity_url=render.entity_url, kind_labels=render.KIND_LABELS,
+        language_name=language_name))

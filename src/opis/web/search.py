@@ -1,0 +1,308 @@
+"""The search page and its JSON twin: the whole state lives in the URL.
+
+URL parameters: ``q``, ``from``, ``to``, ``person``/``place``/``organization``/``event``
+(entity ids, repeatable), ``language``, ``repository``, ``classification``, ``year``,
+``decade``, ``collection`` (repeatable), ``sort`` (relevance, date, -date), ``page``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from opis.model import Record
+from opis.model.dates import bounds, to_edtf
+from opis.model.languages import language_name
+from opis.search.base import ENTITY_FACETS, Hit, SearchRequest
+from opis.search.query import Name, Node, Not, Phrase, Prefix, Term, positive_terms
+from opis.services.archive import TimedResult
+from opis.web.deps import archive_of, page
+from opis.web.render import entity_url
+
+PAGE_SIZE = 20
+SORTS = {"relevance": "Relevance", "date": "Date, oldest first", "-date": "Date, newest first"}
+# (URL parameter = facet name, heading), in the order the sidebar shows them.
+FACET_GROUPS = (
+    ("person", "People"), ("place", "Places"), ("organization", "Organizations"),
+    ("event", "Events"), ("decade", "Decade"), ("year", "Year"),
+    ("language", "Original language"), ("repository", "Repository"),
+    ("classification", "Classification"), ("collection", "Collection"),
+)
+FILTERS = tuple(name for name, _ in FACET_GROUPS)
+MAX_VALUES = 20  # per filter parameter: a URL is no place for hundreds
+
+
+def parse_day(value: str | None, *, start: bool) -> date | None:
+    """The first (or last) day a typed date may mean: "1956" -> 1956-01-01 / 1956-12-31."""
+    if not value:
+        return None
+    span = bounds(to_edtf(value) or value.strip())
+    if span is None:
+        return None
+    return span[0] if start else span[1]
+
+
+def entity_id(kind: str, value: str) -> str:
+    """Accept "kim-il-sung" as well as "person/kim-il-sung" in a ``person`` parameter."""
+    value = value.strip()
+    return value if "/" in value else f"{kind}/{value}"
+
+
+@dataclass
+class SearchParams:
+    """A search as the URL states it; ``url()`` gives the URL of a changed search."""
+
+    q: str = ""
+    date_from: str = ""
+    date_to: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    sort: str = "relevance"
+    page: int = 1
+
+    def items(self) -> list[tuple[str, str]]:
+        out = [("q", self.q)] if self.q else []
+        out += [(k, v) for k, v in (("from", self.date_from), ("to", self.date_to)) if v]
+        for name in FILTERS:
+            out += [(name, v) for v in self.filters.get(name, [])]
+        if self.sort != "relevance":
+            out.append(("sort", self.sort))
+        if self.page > 1:
+            out.append(("page", str(self.page)))
+        return out
+
+    def url(self, *, add: tuple[str, str] | None = None, remove: tuple[str, str] | None = None,
+            only: tuple[str, str] | None = None, base: str = "/search", page: int = 1,
+            **change: str) -> str:
+        """This search changed: a filter added or removed, or fields replaced; the page
+        goes back to 1 unless given."""
+        filters = {k: list(v) for k, v in self.filters.items()}
+        if add:
+            values = filters.setdefault(add[0], [])
+            if add[1] not in values:
+                values.append(add[1])
+        if remove:
+            filters[remove[0]] = [v for v in filters.get(remove[0], []) if v != remove[1]]
+        if only:
+            filters[only[0]] = [only[1]]
+        changed = SearchParams(change.get("q", self.q), change.get("date_from", self.date_from),
+                               change.get("date_to", self.date_to), filters,
+                               change.get("sort", self.sort), page)
+        query = urlencode(changed.items())
+        return base + ("?" + query if query else "")
+
+    def cleared(self) -> str:
+        """The same words with every filter and date removed."""
+        return SearchParams(self.q, sort=self.sort).url()
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(self.date_from or self.date_to or any(self.filters.values()))
+
+    def selected(self, name: str, value: object) -> bool:
+        return str(value) in self.filters.get(name, [])
+
+    def request(self, limit: int = PAGE_SIZE, offset: int | None = None) -> SearchRequest:
+        f = self.filters
+        return SearchRequest(
+            query=self.q, date_from=parse_day(self.date_from, start=True),
+            date_to=parse_day(self.date_to, start=False), languages=f.get("language", []),
+            entities=[v for k in ENTITY_FACETS for v in f.get(k, [])],
+            repositories=f.get("repository", []), classifications=f.get("classification", []),
+            years=[int(v) for v in f.get("year", [])],
+            decades=[int(v) for v in f.get("decade", [])],
+            collections=f.get("collection", []), sort=self.sort, limit=limit,
+            offset=(self.page - 1) * limit if offset is None else offset)
+
+    @property
+    def bad_dates(self) -> bool:
+        return bool((self.date_from and not parse_day(self.date_from, start=True)) or
+                    (self.date_to and not parse_day(self.date_to, start=False)))
+
+
+def search_params(
+    q: str = Query("", max_length=1000, description='Words, "a phrase", prefix*, AND, OR, '
+                   "NOT, -word, parentheses. Names match in every known spelling."),
+    date_from: str | None = Query(None, alias="from", max_length=40,
+                                  description="YYYY, YYYY-MM or YYYY-MM-DD"),
+    date_to: str | None = Query(None, alias="to", max_length=40,
+                                description="YYYY, YYYY-MM or YYYY-MM-DD"),
+    person: list[str] = Query([], description="entity id, e.g. person/kim-il-sung"),
+    place: list[str] = Query([], description="entity id, e.g. place/pyongyang"),
+    organization: list[str] = Query([], description="entity id"),
+    event: list[str] = Query([], description="entity id"),
+    language: list[str] = Query([], description="ISO 639 code of the original language"),
+    repository: list[str] = Query([]),
+    classification: list[str] = Query([]),
+    year: list[int] = Query([]),
+    decade: list[int] = Query([], description="first year of the decade: 1950"),
+    collection: list[str] = Query([], description="collection id"),
+    sort: str = Query("relevance", description="relevance, date (oldest first), -date"),
+    page_no: int = Query(1, alias="page", ge=1, le=10000),
+) -> SearchParams:
+    given = {"person": person, "place": place, "organization": organization, "event": event,
+             "language": language, "repository": repository,
+             "classification": classification, "year": [str(y) for y in year],
+             "decade": [str(d) for d in decade], "collection": collection}
+    filters: dict[str, list[str]] = {}
+    for name, values in given.items():
+        clean = [entity_id(name, v) if name in ENTITY_FACETS else v.strip() for v in values]
+        clean = list(dict.fromkeys(v for v in clean if v))[:MAX_VALUES]
+        if clean:
+            filters[name] = clean
+    return SearchParams(q.strip(), (date_from or "").strip(), (date_to or "").strip(),
+                        filters, sort if sort in SORTS else "relevance", page_no)
+
+
+# -- what the page shows -----------------------------------------------------------------------
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+    url: str
+
+
+@dataclass
+class FacetGroup:
+    name: str
+    label: str
+    values: list[FacetValue]
+
+
+def facet_label(name: str, value: object, labels: dict[str, str]) -> str:
+    if name in ENTITY_FACETS or name == "collection":
+        return labels.get(str(value), str(value).split("/")[-1])
+    if name == "language":
+        return language_name(str(value)) or str(value)
+    if name == "decade":
+        return f"{value}s"
+    return str(value)
+
+
+def facet_groups(params: SearchParams, timed: TimedResult) -> list[FacetGroup]:
+    facets = timed.result.facets
+    groups = []
+    for name, label in FACET_GROUPS:
+        values = []
+        for value, count in facets.get(name, []):
+            v = str(value)
+            on = params.selected(name, v)
+            values.append(FacetValue(v, facet_label(name, v, timed.labels), count, on,
+                                     params.url(remove=(name, v)) if on else
+                                     params.url(add=(name, v))))
+        if name == "year":
+            values.sort(key=lambda fv: (-fv.count, fv.value))
+        if values:
+            groups.append(FacetGroup(name, label, values))
+    return groups
+
+
+def active_filters(params: SearchParams, labels: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(kind label, value label, URL without it) for each filter in force."""
+    names = dict(FACET_GROUPS)
+    out = []
+    for name in FILTERS:
+        for v in params.filters.get(name, []):
+            out.append((names[name], facet_label(name, v, labels), params.url(remove=(name, v))))
+    if params.date_from:
+        out.append(("From", params.date_from, params.url(date_from="")))
+    if params.date_to:
+        out.append(("To", params.date_to, params.url(date_to="")))
+    return out
+
+
+def spellings(node: Node | None) -> list[tuple[str, list[str]]]:
+    """(typed name, other spellings searched) for each name the query expanded."""
+    out: list[tuple[str, list[str]]] = []
+
+    def words(n: Node) -> str:
+        return " ".join(n.words) if isinstance(n, Phrase) else n.text if isinstance(n, Term) \
+            else ""
+
+    def walk(n: Node | None) -> None:
+        if n is None or isinstance(n, Not):
+            return
+        if isinstance(n, Name):
+            out.append((words(n.exact), [words(v) for v in n.variants]))
+        for child in getattr(n, "items", ()):
+            walk(child)
+
+    walk(node)
+    return out
+
+
+def suggestions(params: SearchParams, timed: TimedResult, request: Request) -> list[dict]:
+    """What to try when nothing (or little) was found, each with a link."""
+    out: list[dict] = []
+    if params.has_filters:
+        unfiltered = archive_of(request).search(SearchRequest(query=params.q, limit=1,
+                                                              facets=False))
+        n = unfiltered.result.total
+        if n:
+            out.append({"text": f"Remove the filters: {n} document{'s' if n != 1 else ''} "
+                                "match the words alone.", "url": params.cleared()})
+    node = timed.result.query
+    terms = positive_terms(node)
+    if params.q and len(params.q.split()) > 1 and " OR " not in params.q and \
+            not params.q.startswith('"'):
+        out.append({"text": "Match any of the words instead of all of them.",
+                    "url": params.url(q=" OR ".join(params.q.split()))})
+    if len(terms) == 1 and not isinstance(node, Prefix) and len(terms[0]) > 4:
+        stem = terms[0][: max(4, len(terms[0]) - 3)]
+        out.append({"text": f"Words beginning with {stem}…", "url": params.url(q=f"{stem}*")})
+    return out
+
+
+def hit_json(hit: Hit, records: dict[str, Record]) -> dict:
+    r = records.get(hit.id)
+    ref = r.archival_reference.text if r is not None and r.archival_reference else None
+    return {"id": hit.id, "title": hit.title, "date": hit.date,
+            "score": round(hit.score, 4), "snippet": hit.snippet, "url": f"/document/{hit.id}",
+            "original_language": r.original_language if r is not None else None,
+            "archival_reference": ref}
+
+
+def facets_json(timed: TimedResult) -> dict:
+    return {k: [{"value": v, "count": n, "label": facet_label(k, v, timed.labels)}
+                for v, n in vs] for k, vs in timed.result.facets.items()}
+
+
+router = APIRouter()
+
+
+@router.get("/search", response_class=HTMLResponse, include_in_schema=False)
+def search_page(request: Request, params: SearchParams = Depends(search_params)
+                ) -> HTMLResponse:
+    timed = archive_of(request).search(params.request())
+    result = timed.result
+    pages = max(1, math.ceil(result.total / PAGE_SIZE))
+    years = sorted(timed.result.facets.get("year", []))
+    return page(request, "search.html", q=params.q, params=params, timed=timed, result=result,
+                records=timed.records, pages=pages, page_size=PAGE_SIZE, sorts=SORTS,
+                groups=facet_groups(params, timed),
+                active=active_filters(params, timed.labels), years=years,
+                spellings=spellings(result.query),
+                suggestions=suggestions(params, timed, request) if result.total == 0 else [],
+                entity_url=entity_url)
+
+
+@router.get("/search.json", tags=["pages"], summary="The search page as JSON")
+def search_json(request: Request, params: SearchParams = Depends(search_params)) -> dict:
+    timed = archive_of(request).search(params.request())
+    r = timed.result
+    return {"query": params.q, "total": r.total, "page": params.page,
+            "pages": max(1, math.ceil(r.total / PAGE_SIZE)),
+            "milliseconds": round(timed.milliseconds, 2),
+            "filters": params.filters, "from": params.date_from or None,
+            "to": params.date_to or None, "sort": params.sort,
+            "spellings": [{"typed": t, "variants": v} for t, v in spellings(r.query)],
+            "hits": [hit_json(h, timed.records) for h in r.hits],
+            "facets": facets_json(timed),
+            "suggestions": suggestions(params, timed, request) if r.total == 0 else []}

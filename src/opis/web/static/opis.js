@@ -1,0 +1,158 @@
+/* opis: small enhancements over server-rendered pages. Everything works without it;
+   no inline scripts or styles anywhere (the site runs under a strict CSP). */
+(function () {
+  "use strict";
+
+  function store(key, value) {
+    try {
+      if (value === undefined) return window.localStorage.getItem(key);
+      window.localStorage.setItem(key, value);
+    } catch (e) { /* private mode: preferences are not kept */ }
+    return null;
+  }
+
+  /* -- citation box: format switch and copy ------------------------------------------- */
+  function setupCitation(box) {
+    var radios = box.querySelectorAll('input[name="cite-format"]');
+    var panels = box.querySelectorAll(".cite-panel");
+    var status = box.querySelector(".copy-status");
+    if (!radios.length) return;
+    box.classList.add("js-cite");
+    box.querySelector(".cite-switch").hidden = false;
+    box.querySelector(".copy-row").hidden = false;
+
+    function show(format) {
+      panels.forEach(function (p) { p.hidden = p.getAttribute("data-format") !== format; });
+      radios.forEach(function (r) { r.checked = r.value === format; });
+      if (status) status.textContent = "";
+    }
+    function current() {
+      var on = box.querySelector('input[name="cite-format"]:checked');
+      return on ? on.value : "chicago";
+    }
+    radios.forEach(function (r) {
+      r.addEventListener("change", function () { show(r.value); store("opis.cite", r.value); });
+    });
+    var saved = store("opis.cite");
+    show(saved && box.querySelector('.cite-panel[data-format="' + saved + '"]') ? saved : current());
+
+    box.querySelector(".copy-citation").addEventListener("click", function () {
+      var format = current();
+      var el = box.querySelector('.cite-panel[data-format="' + format + '"] .citation-text');
+      var text = (el.innerText || el.textContent).trim();
+      var label = box.querySelector('input[value="' + format + '"]').parentNode.textContent.trim();
+      function done() { status.textContent = label + " citation copied."; }
+      function failed() {
+        var range = document.createRange();
+        range.selectNodeContents(el);
+        var sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+        status.textContent = "Copying is blocked here: the citation is selected, press Ctrl+C.";
+      }
+      if (!navigator.clipboard) { failed(); return; }
+      var isHtml = el.tagName !== "PRE" && window.ClipboardItem;
+      var write = isHtml
+        ? navigator.clipboard.write([new window.ClipboardItem({
+            "text/plain": new Blob([text], {type: "text/plain"}),
+            "text/html": new Blob([el.innerHTML], {type: "text/html"})})])
+        : navigator.clipboard.writeText(text);
+      write.then(done, function () { navigator.clipboard.writeText(text).then(done, failed); });
+    });
+  }
+
+  /* -- text tools: editorial marks and name links on/off ------------------------------- */
+  function setupTools(section) {
+    var tools = section.querySelector(".text-tools");
+    if (!tools || !tools.querySelector("button")) return;
+    tools.hidden = false;
+    tools.querySelectorAll("button[data-toggle]").forEach(function (b) {
+      var cls = b.getAttribute("data-toggle");
+      function apply(off) {
+        section.classList.toggle(cls, off);
+        b.setAttribute("aria-pressed", off ? "false" : "true");
+      }
+      apply(store("opis." + cls) === "1");
+      b.addEventListener("click", function () {
+        var off = !section.classList.contains(cls);
+        apply(off);
+        store("opis." + cls, off ? "1" : "0");
+      });
+    });
+  }
+
+  /* -- versions: tabs on narrow screens, side by side on wide ones --------------------- */
+  function setupTabs(box) {
+    var panels = Array.prototype.slice.call(box.querySelectorAll(":scope > .version"));
+    if (panels.length < 2) return;
+    var wide = window.matchMedia("(min-width: 1100px)");
+    var list = document.createElement("div");
+    list.className = "tablist";
+    list.setAttribute("role", "tablist");
+    list.setAttribute("aria-label", "Versions of this document");
+    var tabs = panels.map(function (p, i) {
+      var t = document.createElement("button");
+      t.type = "button";
+      t.id = "tab-" + p.id;
+      t.textContent = p.getAttribute("data-label");
+      t.addEventListener("click", function () { select(i, false); });
+      t.addEventListener("keydown", function (e) {
+        var n = null;
+        if (e.key === "ArrowRight") n = (i + 1) % tabs.length;
+        else if (e.key === "ArrowLeft") n = (i - 1 + tabs.length) % tabs.length;
+        else if (e.key === "Home") n = 0;
+        else if (e.key === "End") n = tabs.length - 1;
+        if (n !== null) { e.preventDefault(); select(n, true); }
+      });
+      list.appendChild(t);
+      return t;
+    });
+    box.insertBefore(list, panels[0]);
+    var selected = 0;
+
+    function select(i, focus) {
+      selected = i;
+      tabs.forEach(function (t, k) {
+        t.setAttribute("aria-selected", k === i ? "true" : "false");
+        t.tabIndex = k === i ? 0 : -1;
+      });
+      panels.forEach(function (p, k) { p.classList.toggle("tab-hidden", k !== i); });
+      if (focus) tabs[i].focus();
+    }
+    function layout() {
+      var side = wide.matches;
+      box.classList.toggle("side-by-side", side);
+      list.hidden = side;
+      tabs.forEach(function (t, k) {
+        t.setAttribute("role", "tab");
+        t.setAttribute("aria-controls", panels[k].id);
+      });
+      panels.forEach(function (p, k) {
+        if (side) {
+          p.removeAttribute("role");
+          p.classList.remove("tab-hidden");
+          p.setAttribute("aria-labelledby", "version-h-" + p.id.replace(/^version-/, ""));
+        } else {
+          p.setAttribute("role", "tabpanel");
+          p.setAttribute("aria-labelledby", tabs[k].id);
+          p.tabIndex = -1;
+        }
+      });
+      if (!side) select(selected, false);
+    }
+    layout();
+    if (wide.addEventListener) wide.addEventListener("change", layout);
+  }
+
+  /* -- facets: folded away on narrow screens, where they would push the results down -- */
+  function setupFacets(box) {
+    if (window.matchMedia("(max-width: 800px)").matches) box.open = false;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll(".facets-box").forEach(setupFacets);
+    document.querySelectorAll("[data-citation]").forEach(setupCitation);
+    document.querySelectorAll(".text-section").forEach(setupTools);
+    document.querySelectorAll("[data-tabs]").forEach(setupTabs);
+  });
+})();

@@ -1,0 +1,179 @@
+"""The reading room in Chromium: search to citation, names to the network, the marks
+switch, and the versions tabs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from reading_room_fixtures import BILINGUAL, serve
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"],
+                                  viewport={"width": 1280, "height": 900},
+                                  reduced_motion="reduce")  # charts draw at once
+    p = context.new_page()
+    p.problems = []  # type: ignore[attr-defined]
+    p.on("pageerror", lambda e: p.problems.append(f"page error: {e}"))  # type: ignore[attr-defined]
+    p.on("console", lambda m: p.problems.append(m.text)  # type: ignore[attr-defined]
+         if m.type == "error" or "Content Security Policy" in m.text else None)
+    yield p
+    context.close()
+
+
+def test_search_facet_document_cite_copy(page, demo_server):
+    page.goto(f"{demo_server}/search?q=Korea")
+    total = int(page.locator(".result-count strong").inner_text())
+    facet = page.locator('section[aria-labelledby="facet-collection"] a.facet-link').first
+    label = facet.locator(".facet-label").inner_text()
+    facet.click()
+    page.wait_for_url(re.compile(r".*collection=frus.*"))
+    assert page.locator(".facet-link.on .facet-label").first.inner_text() == label
+    assert int(page.locator(".result-count strong").inner_text()) < total
+    assert page.locator(".chip-remove").count() == 1
+    first = page.locator(".hit h3 a").first
+    title = first.inner_text()
+    first.click()
+    page.wait_for_url(re.compile(r".*/document/frus.*"))
+    assert page.locator("h1").inner_text() == title
+
+    # The format switch shows one citation at a time.
+    chicago = page.locator('.cite-panel[data-format="chicago"]')
+    bib = page.locator('.cite-panel[data-format="bib"]')
+    assert chicago.is_visible() and not bib.is_visible()
+    page.get_by_role("radio", name="BibTeX").check()
+    assert bib.is_visible() and not chicago.is_visible()
+    page.get_by_role("button", name="Copy citation").click()
+    expect(page.locator(".copy-status")).to_have_text("BibTeX citation copied.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("@") and "title" in copied
+    page.get_by_role("radio", name="Chicago").check()
+    page.get_by_role("button", name="Copy citation").click()
+    expect(page.locator(".copy-status")).to_have_text("Chicago citation copied.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert title.split(". ", 1)[-1][:30] in copied and "history.state.gov" in copied
+    # The choice is remembered on the next document.
+    page.get_by_role("radio", name="RIS").check()
+    page.goto(f"{demo_server}/document/114165")
+    assert page.locator('.cite-panel[data-format="ris"]').is_visible()
+    assert page.get_by_role("radio", name="RIS").is_checked()
+    assert not page.problems, page.problems
+
+
+def test_name_link_to_person_to_network(page, demo_server):
+    page.goto(f"{demo_server}/document/frus1955-57v23p2-d8")
+    link = page.locator('.doc-text a.ent-person[href="/person/syngman-rhee"]').first
+    link.click()
+    page.wait_for_url(f"{demo_server}/person/syngman-rhee")
+    assert page.locator("h1").inner_text() == "Syngman Rhee"
+    page.wait_for_selector(".chart-network.drawn canvas")
+    # Click a node: find where the chart drew it.
+    spot = page.evaluate("""() => {
+        const el = document.querySelector('.chart-network');
+        const chart = echarts.getInstanceByDom(el);
+        const data = chart.getModel().getSeriesByIndex(0).getData();
+        for (let i = 0; i < data.count(); i++) {
+            const item = data.getRawDataItem(i);
+            if (item.center) continue;
+            const g = data.getItemGraphicEl(i);
+            const m = g.transform;
+            const box = el.getBoundingClientRect();
+            return {x: box.left + m[4], y: box.top + m[5], id: item.id};
+        }
+    }""")
+    page.mouse.click(spot["x"], spot["y"])
+    page.wait_for_url(re.compile(r".*/search\?person=.*"))
+    url = page.url.replace("%2F", "/")
+    assert "person=person/syngman-rhee" in url and f"person={spot['id']}" in url
+    assert page.locator(".hit").count() >= 1
+    assert page.locator(".chip-remove").count() == 2
+    assert not page.problems, page.problems
+
+
+def test_marks_switch_hides_and_shows(page, demo_server):
+    page.goto(f"{demo_server}/document/114165")
+    button = page.get_by_role("button", name="Show editorial marks")
+    tag = page.locator(".doc-text .ann-handwritten > .ann-tag").first
+    hw = page.locator(".doc-text .ann-handwritten").first
+
+    def style(prop: str) -> str:
+        return hw.evaluate(f"e => getComputedStyle(e).{prop}")
+
+    assert button.get_attribute("aria-pressed") == "true" and tag.is_visible()
+    assert "wavy" in style("textDecorationStyle") and style("fontStyle") == "italic"
+    button.click()
+    assert button.get_attribute("aria-pressed") == "false"
+    assert not tag.is_visible() and style("fontStyle") == "normal"
+    assert style("textDecorationLine") == "none"
+    assert page.locator(".doc-text .ann-illegible").first.is_visible()  # the words stay
+    page.reload()  # remembered
+    assert page.get_by_role("button", name="Show editorial marks").get_attribute(
+        "aria-pressed") == "false"
+    page.get_by_role("button", name="Show editorial marks").click()
+    assert tag.is_visible() and "wavy" in style("textDecorationStyle")
+    # Name links can be switched off too.
+    names = page.get_by_role("button", name="Link names")
+    names.click()
+    assert page.locator(".doc-text a.ent").first.evaluate(
+        "e => getComputedStyle(e).pointerEvents") == "none"
+    names.click()
+    assert not page.problems, page.problems
+
+
+def test_versions_tabs_and_side_by_side(browser, tmp_path):
+    from opis.services.archive import Archive
+    from opis.web.app import create_app
+
+    doc = tmp_path / "bilingual.md"
+    doc.write_text(BILINGUAL, encoding="utf-8")
+    archive = Archive(str(tmp_path / "b.db"))
+    assert archive.ingest([doc]).ok
+    with serve(create_app(archive)) as base:
+        narrow = browser.new_page(viewport={"width": 800, "height": 900})
+        narrow.goto(f"{base}/document/bilingual-1")
+        tabs = narrow.get_by_role("tab")
+        assert tabs.all_inner_texts() == ["Translation", "Original", "Scan"]
+        assert narrow.locator("#version-translation").is_visible()
+        assert not narrow.locator("#version-original").is_visible()
+        tabs.nth(0).focus()
+        narrow.keyboard.press("ArrowRight")
+        assert narrow.locator("#version-original").is_visible()
+        assert not narrow.locator("#version-translation").is_visible()
+        assert tabs.nth(1).get_attribute("aria-selected") == "true"
+        assert narrow.evaluate("document.activeElement.id") == "tab-version-original"
+        tabs.nth(2).click()
+        assert narrow.locator("#version-scan img").is_visible()
+        narrow.close()
+        wide = browser.new_page(viewport={"width": 1400, "height": 900})
+        wide.goto(f"{base}/document/bilingual-1")
+        assert wide.locator("#version-translation").is_visible()
+        assert wide.locator("#version-original").is_visible()
+        a = wide.locator("#version-translation").bounding_box()
+        b = wide.locator("#version-original").bounding_box()
+        assert abs(a["y"] - b["y"]) < 5 and b["x"] > a["x"] + 200  # side by side
+        assert wide.get_by_role("tab").count() == 0
+        wide.close()
+    archive.close()
+
+
+def test_timeline_chart_opens_a_year(page, demo_server):
+    page.goto(f"{demo_server}/browse/years")
+    page.wait_for_selector(".chart.drawn canvas")
+    assert not page.locator("details.chart-numbers").get_attribute("open")
+    spot = page.evaluate("""() => {
+        const el = document.querySelector('.chart');
+        const chart = echarts.getInstanceByDom(el);
+        const [x, y] = chart.convertToPixel({seriesIndex: 0}, ['1955', 12]);
+        const box = el.getBoundingClientRect();
+        return {x: box.left + x, y: box.top + y};
+    }""")
+    page.mouse.click(spot["x"], spot["y"])
+    page.wait_for_url(re.compile(r".*/search\?year=1955.*"))
+    assert int(page.locator(".result-count strong").inner_text()) == 24
+    assert not page.problems, page.problems
