@@ -32,6 +32,19 @@ def many_records(path: Path, n: int) -> Path:
     return path
 
 
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_dry_run_writes_nothing(tmp_path):
     archive = Archive(str(tmp_path / "a.db"))
     report = archive.ingest([REFERENCE, DATA / "frus1955-57v03-excerpt.xml"], dry_run=True)
@@ -92,8 +105,14 @@ def test_killed_ingest_resumes_without_duplicates(tmp_path):
             continue
         if done >= 500:
             break
+    children = _children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # The extraction workers die with their parent: nothing is left running.
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in children)
     archive = Archive(str(db))  # heals the index if the kill fell between the two commits
     partial = archive.count()
     assert 0 < partial <= 1500

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from opis import cli_admin, cli_bulk
 from opis.bench.cli import bench_app
 from opis.config import data_dir, resolve_database
 from opis.search.base import SearchRequest
@@ -376,6 +377,13 @@ def collections_delete(collection_id: str, db: DbOption = None) -> None:
         err.print(f"[red]No collection with id {collection_id}[/red]")
         raise typer.Exit(1)
     console.print(f"deleted {collection_id}")
+
+
+cli_bulk.register(app)
+app.add_typer(cli_admin.user_app, name="user", help="Accounts: add, list, disable.")
+app.add_typer(cli_admin.token_app, name="token", help="API tokens: create, revoke.")
+app.command("backup")(cli_admin.backup_cmd)
+app.command("restore")(cli_admin.restore_cmd)
 
 
 def main() -> None:

@@ -150,12 +150,13 @@ def _gazetteer(text: str, gaz: Gazetteer) -> list[Candidate]:
 def _resolve_overlaps(cands: list[Candidate]) -> list[Candidate]:
     """Longest span wins; on equal spans, the higher priority (gazetteer > rules)."""
     cands.sort(key=lambda c: (-(c.end - c.start), -c.priority, c.start))
-    taken: list[tuple[int, int]] = []
+    size = max((c.end for c in cands), default=0)
+    taken = bytearray(size)  # one flag per character: overlap checks stay linear
     kept = []
     for c in cands:
-        if any(c.start < e and s < c.end for s, e in taken):
+        if any(taken[c.start:c.end]):
             continue
-        taken.append((c.start, c.end))
+        taken[c.start:c.end] = b"\x01" * (c.end - c.start)
         kept.append(c)
     kept.sort(key=lambda c: c.start)
     return kept
@@ -218,10 +219,11 @@ def _repeat_surnames(text: str, found: list[Candidate]) -> list[Candidate]:
         return found
     rx = re.compile(r"(?<![\w.'’-])(" + "|".join(map(re.escape, sorted(single))) +
                     r")(?=['’]s\b|(?![\w'’-]))")
-    taken = [(c.start, c.end) for c in found]
+    taken = bytearray(len(text))
+    for c in found:
+        taken[c.start:c.end] = b"\x01" * (c.end - c.start)
     extra = [Candidate("person", m.start(1), m.end(1), m.group(1), "repeat")
-             for m in rx.finditer(text)
-             if not any(m.start(1) < e and s < m.end(1) for s, e in taken)]
+             for m in rx.finditer(text) if not any(taken[m.start(1):m.end(1)])]
     return sorted(found + extra, key=lambda c: c.start)
 
 

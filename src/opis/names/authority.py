@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from functools import lru_cache
 
 from opis.names.romanize import name_key
 
@@ -21,6 +22,7 @@ HONORIFIC_PREFIX = re.compile(
 POSSESSIVE = re.compile(r"['’]s$")
 
 
+@lru_cache(maxsize=65536)
 def clean_name(text: str) -> str:
     """A mention's words without honorific, rank or possessive ending."""
     name = " ".join(text.split())
@@ -30,6 +32,7 @@ def clean_name(text: str) -> str:
     return name
 
 
+@lru_cache(maxsize=65536)
 def key(text: str) -> str:
     return name_key(clean_name(text))
 

@@ -186,6 +186,7 @@ class Archive:
             problems = record.check_annotations()
             if problems:
                 raise ValueError(f"record {record.id}: " + "; ".join(problems))
+            fill_language(record)  # cheap when the source names it; part of what is stored
             digests[record.id] = store.content_hash(record)
         stored = store.current_hashes(session, list(digests))
         changed = []
@@ -194,8 +195,6 @@ class Archive:
                 statuses[record.id] = "unchanged"
             else:
                 changed.append(record)
-        for record in changed:
-            fill_language(record)
         found = extractor.run(changed) if extractor else [None] * len(changed)
         for record, cands in zip(changed, found, strict=True):
             linker.link(record, cands)

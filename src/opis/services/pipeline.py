@@ -7,12 +7,25 @@ main process, which owns the transaction.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import multiprocessing
 import os
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 
 from opis.enrich.entities import Candidate, extract
 from opis.model import Record
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to end this worker when the ingest that started it dies (even by
+    SIGKILL), so an interrupted ingest leaves no orphan processes behind."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _extract_many(records: list[Record]) -> list[list[Candidate]]:
@@ -42,7 +55,12 @@ class Extractor:
         if self.workers <= 1 or len(records) < 8:
             return _extract_many(records)
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers)
+            # Workers are spawned, never forked: forking a process that runs threads (a web
+            # server, a test's live server) can copy a held lock into the child and hang
+            # it. Spawned workers are our own children, so they die with us.
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context,
+                                             initializer=_die_with_parent)
         size = -(-len(records) // self.workers)
         chunks = [records[i:i + size] for i in range(0, len(records), size)]
         out: list[list[Candidate]] = []

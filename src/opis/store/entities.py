@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from opis.model.entity import Entity, Mention
 from opis.store.tables import EntityRow, MentionRow, RecordRow, VariantRow
@@ -35,7 +35,8 @@ def get_entities(session: Session, ids: Iterable[str]) -> dict[str, Entity]:
     ids = list(set(ids))
     if not ids:
         return {}
-    rows = session.scalars(select(EntityRow).where(EntityRow.id.in_(ids)))
+    rows = session.scalars(select(EntityRow).where(EntityRow.id.in_(ids))
+                           .options(selectinload(EntityRow.variants)))
     return {r.id: to_entity(r) for r in rows}
 
 

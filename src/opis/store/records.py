@@ -27,9 +27,13 @@ class Revision:
 
 
 def content_hash(record: Record, data: dict | None = None) -> str:
-    """Hash of what the record says, ignoring where it was read from."""
+    """Hash of what the record says, ignoring where it was read from and the mentions
+    enrichment derives from it, so a record hashes the same before and after linking
+    (an ingest skips unchanged sources before enriching them; an edit that changes
+    nothing is recognised after)."""
     data = dict(data if data is not None else record.to_dict())
     data.pop("source_path", None)
+    data.pop("mentions", None)
     blob = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(blob).hexdigest()
 
