@@ -18,7 +18,7 @@ from opis import cli_admin, cli_bulk
 from opis.bench.cli import bench_app
 from opis.config import data_dir, resolve_database
 from opis.search.base import SearchRequest
-from opis.services.archive import Archive, IngestProgress
+from opis.services.archive import Archive, IngestProgress, IngestReport
 from opis.services.export import FORMATS, UnknownFormatError, export
 from opis.services.records import record_json
 
@@ -41,20 +41,37 @@ def _open(db: str | None) -> Archive:
 
 
 @app.command()
-def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders to read.")],
+def ingest(paths: Annotated[list[Path] | None, typer.Argument(
+               help="Files or folders to read.")] = None,
            db: DbOption = None,
            dry_run: Annotated[bool, typer.Option(
                "--dry-run", help="Read and check everything, write nothing.")] = False,
            report_path: Annotated[Path | None, typer.Option(
                "--report", help="Write the report as JSON to this file.")] = None,
            workers: Annotated[int | None, typer.Option(
-               help="Processes finding entities (default: 2, or 1 on one core).")] = None
+               help="Processes finding entities (default: 2, or 1 on one core).")] = None,
+           original: Annotated[Path | None, typer.Option(
+               help="With --translation: the original (scan, PDF) of one record.")] = None,
+           translation: Annotated[Path | None, typer.Option(
+               help="With --original: the translation of one record.")] = None,
            ) -> None:
     """Read source files into the archive (format detected per file).
 
     Runs again safely: stored records are recognised and skipped, so an interrupted
     ingest is finished by running the same command."""
+    if (original is None) != (translation is None):
+        err.print("[red]--original and --translation go together[/red]")
+        raise typer.Exit(2)
+    if not paths and original is None:
+        err.print("[red]Nothing to ingest: give files or folders, or --original and "
+                  "--translation[/red]")
+        raise typer.Exit(2)
     archive = _open(db)
+    if original is not None and translation is not None:
+        report = archive.ingest_pair(translation, original)
+        archive.close()
+        _print_report(report, dry_run=False, report_path=report_path)
+        return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as progress:
@@ -66,8 +83,13 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders to
                             completed=state.bytes_done, description=name,
                             rate=f"{state.records_done} records, {state.rate:.0f}/s")
 
-        report = archive.ingest(paths, progress=tick, dry_run=dry_run, workers=workers)
+        report = archive.ingest(paths or [], progress=tick, dry_run=dry_run,
+                                workers=workers)
     archive.close()
+    _print_report(report, dry_run=dry_run, report_path=report_path)
+
+
+def _print_report(report: IngestReport, *, dry_run: bool, report_path: Path | None) -> None:
     prefix = "dry run: would have " if dry_run else ""
     console.print(f"{prefix}added {len(report.added)}, updated {len(report.updated)}, "
                   f"unchanged {len(report.unchanged)}, failed {len(report.failed)} "

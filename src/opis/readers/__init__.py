@@ -6,6 +6,7 @@ Each module has ``sniff(path, head) -> bool`` and ``read(path) -> Iterator[Item]
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -37,7 +38,20 @@ def reader_for(path: Path) -> ModuleType:
     raise ReadError(path, "unknown format: not a file opis can read", line=None)
 
 
+def max_file_bytes() -> int:
+    """Largest source file opis reads: $OPIS_MAX_FILE_MB megabytes (default 500)."""
+    try:
+        return int(float(os.environ.get("OPIS_MAX_FILE_MB", "500")) * 1024 * 1024)
+    except ValueError:
+        return 500 * 1024 * 1024
+
+
 def read_path(path: Path) -> Iterator[Item]:
+    size = path.stat().st_size
+    limit = max_file_bytes()
+    if size > limit:
+        raise ReadError(path, f"file is {size / 1048576:.1f} MB, over the limit of "
+                              f"{limit / 1048576:.0f} MB (set OPIS_MAX_FILE_MB to change it)")
     yield from reader_for(path).read(path)
 
 

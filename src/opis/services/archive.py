@@ -17,9 +17,12 @@ from opis.model import Record
 from opis.model.entity import Collection, Entity, GlossaryEntry
 from opis.names import authority
 from opis.readers import Item, ReadError, discover, read_path
+from opis.readers.combine import combine
+from opis.readers.ocr import file_attachment
 from opis.search.base import ENTITY_FACETS, Indexable, SearchRequest, SearchResult
 from opis.search.names import expand
 from opis.search.query import parse_query
+from opis.services.attachments import AttachmentStore
 from opis.services.entities import FileContext, Linker
 from opis.services.pipeline import Extractor
 from opis.store import collections
@@ -118,6 +121,7 @@ class Archive:
             path = self.db.sqlite_path
             self.engine = TantivyEngine(Path(str(path) + ".tantivy") if path else None)
         self._heal_index()
+        self.attachments = AttachmentStore.for_database(self.db.sqlite_path)
 
     def _heal_index(self) -> None:
         """An index out of step with the records (a crash between the two commits, a
@@ -149,7 +153,7 @@ class Archive:
                         pending.append(item)
                         continue
                     self._put_records(session, linker, pending, statuses, author, reason,
-                                      extractor)
+                                      extractor, dry_run)
                     pending = []
                     if isinstance(item, Entity):
                         linker.add_reader_entity(item)
@@ -160,7 +164,8 @@ class Archive:
                     elif isinstance(item, Collection):
                         collections.put_collection(session, item)
                         self._restage(session, item.record_ids)
-                self._put_records(session, linker, pending, statuses, author, reason, extractor)
+                self._put_records(session, linker, pending, statuses, author, reason, extractor,
+                                  dry_run)
                 if dry_run:
                     raise _DryRun
         except _DryRun:
@@ -174,7 +179,7 @@ class Archive:
 
     def _put_records(self, session: Session, linker: Linker, records: list[Record],
                      statuses: dict[str, str], author: str, reason: str,
-                     extractor: Extractor | None) -> None:
+                     extractor: Extractor | None, dry_run: bool = False) -> None:
         """Check, skip the unchanged (before any enrichment), extract entities (on every
         core when an extractor pool is given), link and store a batch of records."""
         if not records:
@@ -187,6 +192,8 @@ class Archive:
             if problems:
                 raise ValueError(f"record {record.id}: " + "; ".join(problems))
             fill_language(record)  # cheap when the source names it; part of what is stored
+            if not dry_run:
+                self.attachments.keep(record)
             digests[record.id] = store.content_hash(record)
         stored = store.current_hashes(session, list(digests))
         changed = []
@@ -280,6 +287,44 @@ class Archive:
         if kinds is None or None in kinds.values():
             kinds = entity_store.kinds_of(session, {m.entity_id for m in record.mentions})
         return Indexable(record, kinds, collections.collections_of(session, record.id))
+
+    def ingest_pair(self, translation: Path, original: Path) -> IngestReport:
+        """One record from two files: the translation's text, with the original (a scan,
+        a PDF, a transcription) beside it; both files kept as attachments."""
+        report = IngestReport()
+        started = time.perf_counter()
+        try:
+            pair = []
+            for path in (translation, original):
+                records = [i for i in read_path(path) if isinstance(i, Record)]
+                if len(records) != 1:
+                    raise ReadError(path, f"expected one record, found {len(records)}")
+                pair.append(records[0])
+            if not pair[0].extra.get("attachments"):
+                pair[0].extra["attachments"] = [file_attachment(translation, "translation")]
+            for rid, status in self.put([combine(*pair)],
+                                        reason=f"ingest {translation.name} with "
+                                               f"{original.name}").items():
+                getattr(report, status).append(rid)
+        except ReadError as e:
+            report.failed.append(Failure(e.path, e.message, e.line))
+        except (OSError, ValueError) as e:
+            report.failed.append(Failure(str(translation), str(e)))
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def attachment(self, sha256: str) -> tuple[Path, str] | None:
+        """A stored file and its media type, if a published record lists it."""
+        path = self.attachments.path_for(sha256)
+        if path is None:
+            return None
+        with self.db.sessions() as session:
+            for record_id in store.ids_mentioning_text(session, sha256):
+                record = store.get_record(session, record_id)
+                for entry in (record.extra.get("attachments") or []) if record else []:
+                    if entry.get("sha256") == sha256:
+                        return path, entry.get("media_type") or "application/octet-stream"
+        return None
 
     def reindex(self) -> int:
         with self.db.transaction() as session:

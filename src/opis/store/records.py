@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Text, bindparam, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from opis.model import Record
@@ -92,6 +92,14 @@ def to_record(row: RecordRow) -> Record:
          "field": m.field} for m in row.mentions
     ]
     return Record.from_dict(data)
+
+
+def ids_mentioning_text(session: Session, needle: str, limit: int = 20) -> list[str]:
+    """Published records whose stored JSON contains ``needle`` (an attachment hash)."""
+    stmt = (select(RecordRow.id).where(RecordRow.status == "published",
+                                       func.cast(RecordRow.data, Text).contains(needle))
+            .limit(limit))
+    return list(session.scalars(stmt))
 
 
 def current_hashes(session: Session, ids: list[str]) -> dict[str, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -126,6 +126,17 @@ def create_app(archive: Archive) -> FastAPI:
     install_curation(app, archive)
     install_oai(app, archive)
     zotero.install_unapi(app, archive)
+
+    @app.get("/attachments/{sha256}", response_class=FileResponse, tags=["documents"])
+    def attachment(sha256: str) -> FileResponse:
+        """An original file (scan, PDF) of a published record, by its SHA-256."""
+        found = archive.attachment(sha256)
+        if found is None:
+            raise StarletteHTTPException(404, "No such file")
+        path, media_type = found
+        return FileResponse(path, media_type=media_type,
+                            headers={"Content-Disposition": "inline",
+                                     "Cache-Control": "public, max-age=31536000, immutable"})
     return app
 
 
