@@ -10,34 +10,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from opis import cli_admin, cli_bulk
 from opis.bench.cli import bench_app
+from opis.cli_common import DbOption, console, err
+from opis.cli_common import open_archive as _open
 from opis.config import data_dir, resolve_database
 from opis.search.base import SearchRequest
-from opis.services.archive import Archive, IngestProgress, IngestReport
+from opis.services.archive import IngestProgress, IngestReport
 from opis.services.export import FORMATS, UnknownFormatError, export
 from opis.services.records import record_json
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="opis: publish, search and cite translated historical documents.")
-console = Console()
-err = Console(stderr=True)
-
-DbOption = Annotated[str | None, typer.Option("--db", help="Database file or URL "
-                     "(default: $OPIS_DATABASE or the user data folder).")]
-
-
-def _open(db: str | None) -> Archive:
-    url = resolve_database(db)
-    try:
-        return Archive(url)
-    except Exception as e:  # a bad URL or an unreachable server: say so, no traceback
-        err.print(f"[red]Cannot open the database {url}:[/red] {e.__class__.__name__}: {e}")
-        raise typer.Exit(2) from None
 
 
 @app.command()

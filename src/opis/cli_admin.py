@@ -15,20 +15,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from opis.cli_common import DbOption, console, err
 from opis.config import resolve_database
 from opis.services.accounts import ROLES, SCOPES, AccountError, Accounts, as_utc
 from opis.services.archive import Archive
 from opis.services.backup import FORMATS, BackupError, backup, restore
 from opis.store.db import Database
-
-console = Console()
-err = Console(stderr=True)
-
-DbOption = Annotated[str | None, typer.Option("--db", help="Database file or URL "
-                     "(default: $OPIS_DATABASE or the user data folder).")]
 
 user_app = typer.Typer(add_completion=False, no_args_is_help=True,
                        help="Accounts: admins, editors and readers.")

@@ -1,7 +1,7 @@
 """``opis export`` and ``opis import``: a thin shell over ``opis.services.bulk``.
 
-Self-contained (it does not import ``opis.cli``) so ``opis.cli`` can mount it with
-``cli_bulk.register(app)``.
+It does not import ``opis.cli`` (shared pieces are in ``opis.cli_common``), so
+``opis.cli`` can mount it with ``cli_bulk.register(app)``.
 """
 
 from __future__ import annotations
@@ -10,26 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from opis.config import resolve_database
-from opis.services.archive import Archive
+from opis.cli_common import DbOption, console, err
+from opis.cli_common import open_archive as _open
 from opis.services.bulk import FORMATS, BulkError, export_archive, import_archive
-
-console = Console()
-err = Console(stderr=True)
-
-DbOption = Annotated[str | None, typer.Option("--db", help="Database file or URL "
-                     "(default: $OPIS_DATABASE or the user data folder).")]
-
-
-def _open(db: str | None) -> Archive:
-    url = resolve_database(db)
-    try:
-        return Archive(url)
-    except Exception as e:  # a bad URL or an unreachable server: say so, no traceback
-        err.print(f"[red]Cannot open the database {url}:[/red] {e.__class__.__name__}: {e}")
-        raise typer.Exit(2) from None
 
 
 def export_cmd(
