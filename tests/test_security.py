@@ -315,3 +315,23 @@ def test_default_password_hashing_is_strong(monkeypatch):
     monkeypatch.delenv("OPIS_ARGON2_TIME_COST")
     digest = password_hasher().hash("correct horse battery staple")
     assert digest.startswith("$argon2id$v=19$m=65536,t=3,")
+
+
+def test_summary_html_is_sanitized_not_dropped(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from opis.services.archive import Archive
+    from opis.web.app import create_app
+
+    doc = tmp_path / "s.md"
+    doc.write_text('---\ntitle: T\nsummary: "Talks <em>in Moscow</em><script>alert(1)</script>'
+                   '<a href=\\"javascript:alert(1)\\" onclick=\\"x()\\">link</a>"\n---\n\nText.\n',
+                   encoding="utf-8")
+    archive = Archive(str(tmp_path / "s.db"))
+    assert archive.ingest([doc]).ok
+    with TestClient(create_app(archive)) as c:
+        html = c.get("/document/s").text
+    archive.close()
+    summary = html.split('class="summary-text">')[1].split("</div>")[0]
+    assert "<em>in Moscow</em>" in summary
+    assert "<script" not in summary and "javascript:" not in summary and "onclick" not in summary
