@@ -145,9 +145,6 @@ def test_sigkill_at_random_points_leaves_a_consistent_archive(db_url, tmp_path):
     assert sum(a.startswith("edit") for a in acks) >= 3, f"seed {seed_}: too few edits"
 
 
-@pytest.mark.xfail(strict=True, reason="TantivyEngine._open rewrites opis-schema.json in "
-                   "place on every open; a crash mid-write leaves it empty and the archive "
-                   "cannot be opened (reported; remove this mark once the write is atomic)")
 def test_archive_opens_after_a_crash_while_opening(tmp_path):
     """What SIGKILL during Archive() can leave: an empty schema marker beside the index."""
     url = str(tmp_path / "m.db")

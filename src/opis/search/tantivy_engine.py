@@ -8,6 +8,7 @@ documents. The index is derived data: ``rebuild`` recreates it from the records.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from collections.abc import Iterable
@@ -56,6 +57,15 @@ def build_schema() -> tantivy.Schema:
     sb.add_integer_field("year", indexed=True, fast=True, stored=False)
     sb.add_integer_field("decade", indexed=True, fast=True, stored=False)
     return sb.build()
+
+
+def _marker_version(marker: Path) -> int | None:
+    """The schema version an index folder says it has; None when unknown or unreadable
+    (the index is then rebuilt from the records, which are the truth)."""
+    try:
+        return json.loads(marker.read_text()).get("version")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _register(index: tantivy.Index) -> None:
@@ -130,13 +140,16 @@ class TantivyEngine:
             _register(self.index)
             return
         marker = self.path / "opis-schema.json"
-        if self.path.exists() and (not marker.exists() or
-                                   json.loads(marker.read_text()).get("version") != SCHEMA_VERSION):
+        if self.path.exists() and _marker_version(marker) != SCHEMA_VERSION:
             shutil.rmtree(self.path)  # an index of another schema is rebuilt from the records
         self.path.mkdir(parents=True, exist_ok=True)
         self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
         _register(self.index)
-        marker.write_text(json.dumps({"version": SCHEMA_VERSION}))
+        if _marker_version(marker) != SCHEMA_VERSION:
+            # Written once, atomically: a crash while opening never leaves it half-written.
+            partial = marker.with_suffix(".part")
+            partial.write_text(json.dumps({"version": SCHEMA_VERSION}))
+            os.replace(partial, marker)
 
     @property
     def writer(self) -> tantivy.IndexWriter:
