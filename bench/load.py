@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -225,8 +226,12 @@ def run(backend: str, clients: int = 50, seconds: float = 60, pg_base: str = DEF
             port = free_port()
             server = start_server(url, port, folder / "server.log")
             try:
-                result = asyncio.run(drive(f"http://127.0.0.1:{port}", ids, token, clients,
-                                           seconds, backend, seed))
+                # A thread of its own: the caller may already run an event loop (pytest
+                # with Playwright's sync API does).
+                with ThreadPoolExecutor(1) as pool:
+                    result = pool.submit(asyncio.run, drive(
+                        f"http://127.0.0.1:{port}", ids, token, clients, seconds, backend,
+                        seed)).result()
             finally:
                 server.terminate()
                 try:

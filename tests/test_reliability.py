@@ -125,10 +125,13 @@ def test_sigkill_at_random_points_leaves_a_consistent_archive(db_url, tmp_path):
         proc = ctx.Process(target=crash_driver.run,
                            args=(db_url, mode, str(workdir), run_no, str(acks_path)))
         proc.start()
-        wait_for(acks_path, f"ready {mode} {run_no}\n")  # open; now heals, ingests, edits
-        if run_no % 4 != 3:  # mostly among the writes; every fourth kill during warm-up
-            wait_for(acks_path, f"k{run_no}x" if mode == "ingest" else f"t{run_no}q")
-        time.sleep(rng.uniform(0.0, 0.6))
+        if run_no % 5 == 2:  # some kills while the archive is being opened
+            time.sleep(rng.uniform(0.0, 0.4))
+        else:
+            wait_for(acks_path, f"ready {mode} {run_no}\n")  # open; heals, ingests, edits
+            if run_no % 4 != 3:  # mostly among the writes; some during healing and warm-up
+                wait_for(acks_path, f"k{run_no}x" if mode == "ingest" else f"t{run_no}q")
+            time.sleep(rng.uniform(0.0, 0.6))
         proc.kill()
         proc.join(10)
         assert proc.exitcode == -9, f"writer {run_no} ended by itself ({proc.exitcode})"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import threading
+import time
 import typing
 from bisect import bisect_right
 from collections.abc import Callable
@@ -72,6 +73,7 @@ LABELS = {
     "mentions": "Entity links",
 }
 REASON_MIN, REASON_MAX = 3, 500
+INDEX_WAIT_SECONDS = 15.0
 MAX_SCALAR = 20_000
 
 
@@ -89,6 +91,10 @@ class Conflict(CurationError):
     def __init__(self, message: str, version: int | None = None):
         super().__init__(message)
         self.version = version
+
+
+class IndexBusy(CurationError):
+    """Another process holds the search index's writer for longer than we wait."""
 
 
 class ValidationFailed(CurationError, ValueError):
@@ -507,6 +513,7 @@ class Curator:
                                 tuple[EditResult, str | None, Record]]) -> EditResult:
         engine = self.archive.engine
         with self._lock:
+            self._acquire_index()
             try:
                 with self.db.transaction() as session:
                     if not audit.lock_record(session, record_id):
@@ -532,11 +539,37 @@ class Curator:
     def _collect_index_garbage(self) -> None:
         """A process killed inside a Tantivy commit leaves files no commit refers to; the
         next commit that deletes from the same segment would try to create one of them
-        again and fail. Tantivy removes them when asked, so ask before the first write."""
-        writer = getattr(self.archive.engine, "writer", None)  # Tantivy only
-        collect = getattr(writer, "garbage_collect_files", None)
-        if collect is not None:
-            collect()
+        again and fail. Tantivy removes them when asked, so ask before the first write,
+        then let the writer go: until it edits, this process blocks no ingest."""
+        engine = self.archive.engine
+        if not hasattr(type(engine), "writer"):  # PostgreSQL: the index is in the database
+            return
+        try:
+            engine.writer.garbage_collect_files()
+        except ValueError as e:
+            if "Lock" not in str(e):
+                raise
+            return  # another process (an ingest) is writing; it is alive, nothing to collect
+        engine.close()
+
+    def _acquire_index(self, wait: float | None = None) -> None:
+        """Wait (bounded) for Tantivy's writer lock, which an ingest in another process
+        may hold; IndexBusy when it stays taken."""
+        engine = self.archive.engine
+        if not hasattr(type(engine), "writer"):
+            return
+        deadline = time.monotonic() + (INDEX_WAIT_SECONDS if wait is None else wait)
+        while True:
+            try:
+                engine.writer  # noqa: B018 - creating the writer takes the lock
+                return
+            except ValueError as e:
+                if "Lock" not in str(e):
+                    raise
+                if time.monotonic() > deadline:
+                    raise IndexBusy("the search index is being written by another process "
+                                    "(an ingest?); try again in a minute") from None
+                time.sleep(0.05)
 
     def _indexable(self, session: Session, record: Record) -> Any:
         """The index entry as the archive builds it (entity kinds, collections), so an
@@ -552,6 +585,10 @@ class Curator:
             return 0
         engine = self.archive.engine
         with self._lock:
+            try:
+                self._acquire_index(wait=0)
+            except IndexBusy:
+                return 0  # the writer holding the index heals it when this process next writes
             try:
                 with self.db.transaction() as session:
                     for rid in ids:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -39,7 +40,9 @@ from opis.services.curation import (
     CurationError,
     Curator,
     EditResult,
+    IndexBusy,
     NotFound,
+    RecordState,
     ValidationFailed,
     apply_changes,
     field_diffs,
@@ -153,6 +156,8 @@ def _api_error(exc: CurationError) -> JSONResponse:
     if isinstance(exc, ValidationFailed):
         return JSONResponse({"error": "invalid changes", "status": 422, "fields": exc.errors},
                             422)
+    if isinstance(exc, IndexBusy):
+        return JSONResponse({"error": str(exc), "status": 503}, 503, {"Retry-After": "30"})
     return JSONResponse({"error": str(exc), "status": 400}, 400)
 
 
@@ -178,7 +183,7 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    def visible_state(record_id: str, who: Principal):
+    def visible_state(record_id: str, who: Principal) -> RecordState:
         """Readers see the history of published records only; editors see every record."""
         state = curator.state(record_id)
         if state is None or (state.status != "published" and not who.can("edit")):
@@ -277,6 +282,10 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
                     errors["form"] = str(e)
                     return edit_page(request, record_id, who, values=values, errors=errors,
                                      code=409, version=version, reason=reason)
+                except IndexBusy as e:
+                    errors["form"] = f"Nothing was saved: {e}."
+                    return edit_page(request, record_id, who, values=values, errors=errors,
+                                     code=503, version=version, reason=reason)
         preview_html = diffs = None
         if not errors:
             shown = proposed or state.record
@@ -332,7 +341,8 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
         return page(request, "diff.html", record=state.record, a=entries[a], b=entries[b],
                     diffs=curator.diff(record_id, a, b), numbers=sorted(entries), who=who)
 
-    def web_write(request: Request, record_id: str, who: Principal, action: Any) -> Response:
+    def web_write(request: Request, record_id: str, who: Principal,
+                  action: Callable[[], EditResult]) -> Response:
         try:
             action()
         except NotFound as e:
@@ -342,6 +352,8 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
                                 error=" ".join(e.errors.values()))
         except Conflict as e:
             return history_page(request, record_id, who, code=409, error=str(e))
+        except IndexBusy as e:
+            raise StarletteHTTPException(503, str(e)) from None
         return RedirectResponse(f"/document/{record_id}/history", 303)
 
     @router.post("/document/{record_id}/restore/{number}", response_class=HTMLResponse)
@@ -362,7 +374,7 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
         return web_write(request, record_id, who, lambda: curator.reinstate(
             record_id, author=who.name, reason=form.get("reason", "")))
 
-    def api_write(action: Any) -> Response:
+    def api_write(action: Callable[[], EditResult]) -> Response:
         try:
             return JSONResponse(_result_json(action()))
         except CurationError as e:

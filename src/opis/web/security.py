@@ -153,7 +153,8 @@ class SessionCookieMiddleware:
                 age = SESSION_MAX_AGE if value else 0
                 cookie = (f"{SESSION_COOKIE}={value}; Path=/; Max-Age={age}; HttpOnly; "
                           f"SameSite=Lax{secure}")
-                headers = list(message.get("headers", []))
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() != b"cache-control"]  # a session is never cached
                 headers.append((b"set-cookie", cookie.encode("latin-1")))
                 headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
