@@ -26,7 +26,13 @@ from functools import lru_cache
 
 from opis.model import Record
 from opis.model.headings import is_personal_heading, split_heading
-from opis.names.gazetteer import Gazetteer, Known, default_gazetteer, korean_surnames
+from opis.names.gazetteer import (
+    Gazetteer,
+    Known,
+    default_gazetteer,
+    first_chars,
+    korean_surnames,
+)
 
 HONORIFICS = (
     "Cde.", "Cdes.", "Comrade", "Comrades", "Tov.", "Minister", "Ambassador", "Premier",
@@ -58,7 +64,7 @@ _GIVEN_HYPHEN = rf"{_SYL}-[a-zŏŭéō]{{1,6}}{_APOS}"
 _GIVEN_JOINED = r"[A-Z][a-zŏŭéō]{7,10}"  # Seonghwan: a given name written as one word
 _KOREAN_GIVEN = rf"(?:{_GIVEN_HYPHEN}|{_GIVEN_JOINED}|{_SYL}(?: {_SYL})?)"
 _INITIALS = re.compile(
-    r"(?<![\w.])((?:[A-Z]\. ?){1,3})([A-Z][a-z]+(?:-[A-Z][a-z]+)?|[A-Z]{3,})\b")
+    r"(?=[A-Z])(?<![\w.])((?:[A-Z]\. ?){1,3})([A-Z][a-z]+(?:-[A-Z][a-z]+)?|[A-Z]{3,})\b")
 _WORD = r"[A-Z]\w+(?:['’](?!s\b)\w+)?(?:-[A-Z]?\w+)?"
 _CAP_NAME = rf"(?:[A-Z]\. ?){{0,3}}{_WORD}(?: {_WORD}){{0,2}}"
 
@@ -76,12 +82,17 @@ class Candidate:
     priority: int = 0
 
 
-def _korean_names(text: str) -> list[Candidate]:
+@lru_cache(maxsize=1)
+def _korean_pattern() -> re.Pattern[str]:
     surnames = sorted(korean_surnames(), key=len, reverse=True)
-    rx = re.compile(r"(?<![\w'’-])(?:" + "|".join(re.escape(s) for s in surnames) +
-                    rf") {_KOREAN_GIVEN}(?![\w’]|'\w(?<!'s))")
+    return re.compile(first_chars(surnames) + r"(?<![\w'’-])(?:"
+                      + "|".join(re.escape(s) for s in surnames)
+                      + rf") {_KOREAN_GIVEN}(?![\w’]|'\w(?<!'s))")
+
+
+def _korean_names(text: str) -> list[Candidate]:
     out = []
-    for m in rx.finditer(text):
+    for m in _korean_pattern().finditer(text):
         words = m.group(0).split()
         # Drop a trailing capitalized word that is really the next sentence or a title.
         while len(words) > 2 and words[-1] in STOPWORDS:
@@ -97,14 +108,15 @@ def _korean_names(text: str) -> list[Candidate]:
 
 
 _PLURAL = r"Cdes\.|Comrades|Messrs\."
+_HONORIFIC_RX = re.compile(
+    first_chars(list(HONORIFICS)) + rf"(?<![\w])(?:(?:{_PLURAL}) +({_CAP_NAME}(?:(?:, | and "
+    rf"|, and )(?!the\b){_CAP_NAME})*)|(?:{_HONORIFIC}) +({_CAP_NAME}))")
 
 
 def _honorific_names(text: str) -> list[Candidate]:
     """Names after an honorific; only plural honorifics ("Cdes.") introduce a list."""
     out = []
-    rx = re.compile(rf"(?<![\w])(?:(?:{_PLURAL}) +({_CAP_NAME}(?:(?:, | and |, and )"
-                    rf"(?!the\b){_CAP_NAME})*)|(?:{_HONORIFIC}) +({_CAP_NAME}))")
-    for m in rx.finditer(text):
+    for m in _HONORIFIC_RX.finditer(text):
         group = 1 if m.group(1) else 2
         pos = m.start(group)
         for part in re.split(r",\s(?:and\s)?|\sand\s", m.group(group)):
@@ -139,12 +151,8 @@ def _initials(text: str) -> list[Candidate]:
 
 
 def _gazetteer(text: str, gaz: Gazetteer) -> list[Candidate]:
-    out = []
-    for m in gaz.pattern.finditer(text):
-        known = gaz.by_spelling[m.group(1)]
-        out.append(Candidate(known.kind, m.start(1), m.end(1), m.group(1), "gazetteer", known,
-                             priority=3))
-    return out
+    return [Candidate(gaz.by_spelling[s].kind, start, end, s, "gazetteer", gaz.by_spelling[s],
+                      priority=3) for start, end, s in gaz.find(text)]
 
 
 def _resolve_overlaps(cands: list[Candidate]) -> list[Candidate]:
@@ -217,14 +225,31 @@ def _repeat_surnames(text: str, found: list[Candidate]) -> list[Candidate]:
               and len(c.text) > 2}
     if not single:
         return found
-    rx = re.compile(r"(?<![\w.'’-])(" + "|".join(map(re.escape, sorted(single))) +
-                    r")(?=['’]s\b|(?![\w'’-]))")
     taken = bytearray(len(text))
     for c in found:
         taken[c.start:c.end] = b"\x01" * (c.end - c.start)
-    extra = [Candidate("person", m.start(1), m.end(1), m.group(1), "repeat")
-             for m in rx.finditer(text) if not any(taken[m.start(1):m.end(1)])]
+    extra = []
+    for name in sorted(single):  # a few names: str.find beats compiling a regex per record
+        at = text.find(name)
+        while at >= 0:
+            end = at + len(name)
+            if (_repeat_bounded(text, at, end) and not any(taken[at:end])):
+                extra.append(Candidate("person", at, end, name, "repeat"))
+                taken[at:end] = b"\x01" * len(name)
+            at = text.find(name, end)
     return sorted(found + extra, key=lambda c: c.start)
+
+
+def _repeat_bounded(text: str, start: int, end: int) -> bool:
+    """A whole word: not after a letter, period, apostrophe or hyphen; followed by a
+    possessive ("Rhee's") or by anything that does not continue the word."""
+    if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_.'’-"):
+        return False
+    after = text[end:end + 1]
+    if after in ("'", "’") and text[end + 1:end + 2] == "s":
+        nxt = text[end + 2:end + 3]
+        return not (nxt.isalnum() or nxt == "_")
+    return not (after and (after.isalnum() or after in "_'’-"))
 
 
 def _renumber(found: list[Candidate]) -> list[Candidate]:
