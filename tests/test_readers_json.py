@@ -336,7 +336,8 @@ def test_empty_file(tmp_path: Path) -> None:
 
 def test_binary_junk(tmp_path: Path) -> None:
     path = tmp_path / "junk.jsonl"
-    path.write_bytes(b'{"record_id": "1"}\n\x89PNG\r\n\x1a\n\xff\xfe\x00\x00garbage')
+    path.write_bytes(b'{"record_id": "1", "title": "A report"}\n\x89PNG\r\n\x1a\n\xff\xfe\x00\x00'
+                     b'garbage')
     with pytest.raises(ReadError) as err:
         list(wcda_json.read(path))
     assert err.value.line == 2
@@ -401,3 +402,16 @@ def test_json_array_with_trailing_content(tmp_path: Path) -> None:
     path.write_text(json.dumps(RAW[:1]) + "\n\nnonsense\n", encoding="utf-8")
     with pytest.raises(ReadError, match=r"line 3: invalid JSON: content after the closing"):
         list(wcda_json.read(path))
+
+
+def test_json_lines_stream_one_line_at_a_time(tmp_path: Path) -> None:
+    """A JSON Lines file is read line by line: the first records come out before a bad
+    line further down is even read, and memory never holds the whole file."""
+    path = tmp_path / "big.jsonl"
+    good = b'{"record_id": "%d", "title": "Report %d"}\n'
+    path.write_bytes(b"".join(good % (i, i) for i in range(1, 4)) + b"\xff\xfe broken\n")
+    records = wcda_json.read(path)
+    assert [next(records).id for _ in range(3)] == ["1", "2", "3"]
+    with pytest.raises(ReadError) as err:
+        next(records)
+    assert err.value.line == 4 and "not UTF-8" in err.value.message

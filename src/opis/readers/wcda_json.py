@@ -72,6 +72,9 @@ def sniff(path: Path, head: bytes) -> bool:
 def read(path: Path) -> Iterator[Item]:
     """Yield one Record per source record; raise ReadError at the first bad one."""
     path = Path(path)
+    if path.suffix.lower() in (".jsonl", ".ndjson") and not _starts_array(path):
+        yield from _records(path, _stream_json_lines(path), "wcda-json", "utf-8")
+        return
     decoded = _decode(path)
     text = decoded.text
     if not text.strip():
@@ -86,6 +89,11 @@ def read(path: Path) -> Iterator[Item]:
     else:
         rows = _json_lines(path, text)
         fmt = "wcda-json"
+    yield from _records(path, rows, fmt, decoded.encoding)
+
+
+def _records(path: Path, rows: Iterator[tuple[int, dict[str, Any]]], fmt: str,
+             encoding: str) -> Iterator[Record]:
     for line, data in rows:
         try:
             record = record_from_wcda(data)
@@ -93,9 +101,41 @@ def read(path: Path) -> Iterator[Item]:
             raise ReadError(path, str(e), line) from None
         record.source_format = fmt
         record.source_path = str(path)
-        if decoded.encoding != "utf-8":
-            record.extra["encoding"] = decoded.encoding
+        if encoding != "utf-8":
+            record.extra["encoding"] = encoding
         yield record
+
+
+def _starts_array(path: Path) -> bool:
+    """A .jsonl file that really holds one JSON array is read whole, as a .json file."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError as e:
+        raise ReadError(path, f"cannot open: {e.strerror or e}") from None
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+
+
+def _stream_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """JSON Lines one line at a time: memory stays that of one record however large the
+    file (a whole export of millions of records in one file is common)."""
+    offset = 0
+    seen = False
+    with path.open("rb") as f:
+        for n, raw in enumerate(f, start=1):
+            start = 3 if n == 1 and raw.startswith(b"\xef\xbb\xbf") else 0
+            try:
+                line = raw[start:].decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ReadError(path, f"not UTF-8 text (byte {offset + start + e.start})",
+                                n) from None
+            offset += len(raw)
+            if not line.strip():
+                continue
+            seen = True
+            yield n, _json_object(path, line, n)
+    if not seen:
+        raise ReadError(path, "the file is empty", 1)
 
 
 def _decode(path: Path) -> Decoded:
@@ -116,13 +156,17 @@ def _json_lines(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ReadError(path, f"invalid JSON: {e.msg} (column {e.colno})", n) from None
-        if not isinstance(data, dict):
-            raise ReadError(path, "each line must hold one JSON object", n)
-        yield n, data
+        yield n, _json_object(path, line, n)
+
+
+def _json_object(path: Path, line: str, n: int) -> dict[str, Any]:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ReadError(path, f"invalid JSON: {e.msg} (column {e.colno})", n) from None
+    if not isinstance(data, dict):
+        raise ReadError(path, "each line must hold one JSON object", n)
+    return data
 
 
 def _json_array(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
