@@ -52,8 +52,10 @@ def test_edit_is_a_revision_with_author_and_reason(archive, curator):
     assert archive.get("r1").title == "Report on the August Plenum"
     assert hits(archive, "August") == ["r1"]
     entries, total = curator.audit_log()
-    assert total == 1 and entries[0].actor == "eddie" and entries[0].action == "edit"
+    assert total == 2 and entries[0].actor == "eddie" and entries[0].action == "edit"
     assert entries[0].record_id == "r1" and entries[0].detail["fields"] == ["title"]
+    # The ingest that first stored it is in the log too, with what it added.
+    assert entries[1].action == "ingest" and entries[1].detail == {"added": ["r1"]}
 
 
 def test_reason_is_required_and_nothing_changes_without_one(archive, curator):
@@ -176,7 +178,7 @@ def test_withdraw_hides_everywhere_and_reinstate_undoes(archive, curator):
     curator.reinstate("r1", author="ada", reason="rights cleared")
     assert archive.get("r1") is not None and hits(archive, "plenum") == ["r1"]
     actions = [e.action for e in curator.audit_log()[0]]
-    assert actions == ["reinstate", "withdraw"]
+    assert actions == ["reinstate", "withdraw", "ingest"]
 
 
 def test_edit_of_a_withdrawn_record_stays_out_of_the_index(archive, curator):

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from opis.cli import app
@@ -125,4 +126,89 @@ def test_killed_ingest_resumes_without_duplicates(tmp_path):
         assert record.check_annotations() == []
         assert [r.number for r in archive.revisions(rid)] == [1]
     assert archive.search(SearchRequest(query="", limit=1)).result.total == 1500
+    archive.close()
+
+
+def test_an_error_mid_file_keeps_the_complete_batches_before_it(tmp_path):
+    """Batches overlap (one is written while the next is extracted), yet a bad line
+    still costs only its own batch: the complete batches before it are stored."""
+    src = many_records(tmp_path / "many.jsonl", 40)
+    lines = src.read_text(encoding="utf-8").splitlines()
+    lines.insert(33, "{not json")
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    archive = Archive(str(tmp_path / "a.db"))
+    report = archive.ingest([src], workers=2, batch_size=10)
+    assert [(f.line, f.path.endswith("many.jsonl")) for f in report.failed] == [(34, True)]
+    assert len(report.added) == 30 and archive.count() == 30
+    assert archive.get("700029") is not None and archive.get("700030") is None
+    assert archive.search(SearchRequest(query="copy", limit=1)).result.total == 30
+    # Running it again after the fix stores the rest and nothing twice.
+    src.write_text("\n".join(line for line in lines if line != "{not json") + "\n",
+                   encoding="utf-8")
+    again = archive.ingest([src], workers=2, batch_size=10)
+    assert again.ok and len(again.added) == 10 and len(again.unchanged) == 30
+    assert archive.count() == 40
+    archive.close()
+
+
+def test_a_withdrawn_record_stays_out_of_search_when_its_source_changes(tmp_path):
+    from opis.services.curation import Curator
+
+    src = many_records(tmp_path / "many.jsonl", 3)
+    archive = Archive(str(tmp_path / "a.db"))
+    archive.ingest([src], workers=1)
+    Curator(archive).withdraw("700001", author="ada", reason="rights unclear")
+    changed = src.read_text(encoding="utf-8").replace("(copy 1)", "(copy 1, corrected)")
+    src.write_text(changed, encoding="utf-8")
+    report = archive.ingest([src], workers=1)
+    assert report.updated == ["700001"]
+    result = archive.search(SearchRequest(query="copy", limit=10)).result
+    assert result.total == 2 and {h.id for h in result.hits} == {"700000", "700002"}
+    assert archive.get("700001") is None  # still withdrawn, its new version kept
+    assert archive.revisions("700001")[-1].data["title"].endswith("(copy 1, corrected)")
+    archive.close()
+
+
+def test_index_entries_lagging_after_a_crash_are_healed_on_open(tmp_path, monkeypatch):
+    """A crash after the database commit and before the index commit leaves the records
+    in the journal; the next open indexes them."""
+    src = many_records(tmp_path / "many.jsonl", 5)
+    archive = Archive(str(tmp_path / "a.db"))
+
+    def crash(self: object) -> None:
+        raise RuntimeError("killed between the two commits")
+
+    monkeypatch.setattr(type(archive.engine), "commit", crash)
+    with pytest.raises(RuntimeError):
+        archive.ingest([src], workers=1)
+    monkeypatch.undo()
+    archive.engine.rollback()
+    archive.close()
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        assert db.execute("select count(*) from index_pending").fetchone() == (5,)
+    reopened = Archive(str(tmp_path / "a.db"))
+    assert reopened.search(SearchRequest(query="copy", limit=10)).result.total == 5
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        assert db.execute("select count(*) from index_pending").fetchone() == (0,)
+    reopened.close()
+
+
+def test_a_database_error_is_a_reported_failure_not_a_traceback(tmp_path, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from opis.store import records as store
+
+    src = many_records(tmp_path / "many.jsonl", 4)
+    archive = Archive(str(tmp_path / "a.db"))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OperationalError("INSERT", {}, Exception("deadlock detected"))
+
+    monkeypatch.setattr(store, "put_records", refuse)
+    report = archive.ingest([src], workers=1)
+    (failure,) = report.failed
+    assert "deadlock detected" in failure.message and "run the ingest again" in failure.message
+    assert archive.count() == 0
+    monkeypatch.undo()
+    assert archive.ingest([src], workers=1).ok and archive.count() == 4
     archive.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import threading
 import time
 import typing
 from bisect import bisect_right
@@ -391,19 +390,26 @@ class Curator:
         self.db = archive.db
         # One writer at a time per process: Tantivy has one writer and commits
         # everything staged, so interleaved writes could commit each other's entries.
-        self._lock = threading.Lock()
+        self._lock = archive.write_lock  # the archive's writes and ours never interleave
         self._collect_index_garbage()
         self.heal_index()
 
     # -- reading ------------------------------------------------------------------------------
 
+    # Curation reads the primary (``primary_sessions``), never a read replica: the edit
+    # form, the history and the audit log must show a change the moment it is saved.
+
     def state(self, record_id: str) -> RecordState | None:
-        with self.db.sessions() as session:
+        with self.db.primary_sessions() as session:
             return audit.record_state(session, record_id)
+
+    def _revisions(self, record_id: str) -> list[store.Revision]:
+        with self.db.primary_sessions() as session:
+            return store.revisions(session, record_id)
 
     def history(self, record_id: str) -> list[HistoryEntry]:
         """Newest first, each with the status it left and the fields it changed."""
-        revs = self.archive.revisions(record_id)
+        revs = self._revisions(record_id)
         out: list[HistoryEntry] = []
         previous: dict[str, Any] = {}
         status = "published"
@@ -417,7 +423,7 @@ class Curator:
         return out[::-1]
 
     def revision_data(self, record_id: str, number: int) -> dict[str, Any]:
-        revs = self.archive.revisions(record_id)
+        revs = self._revisions(record_id)
         status = "published"
         for rev in revs:
             status = rev.data.get("status", status)
@@ -430,7 +436,7 @@ class Curator:
 
     def audit_log(self, *, limit: int = 100, offset: int = 0, record_id: str | None = None,
                   actor: str | None = None) -> tuple[list[AuditEntry], int]:
-        with self.db.sessions() as session:
+        with self.db.primary_sessions() as session:
             return (audit.entries(session, limit=limit, offset=offset, record_id=record_id,
                                   actor=actor),
                     audit.count_entries(session, record_id=record_id, actor=actor))
@@ -579,7 +585,7 @@ class Curator:
     def heal_index(self) -> int:
         """Bring index entries noted in ``index_pending`` (a crash between the database
         commit and the index commit) back in step with their records."""
-        with self.db.sessions() as session:
+        with self.db.primary_sessions() as session:
             ids = audit.pending(session)
         if not ids:
             return 0

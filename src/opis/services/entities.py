@@ -33,6 +33,10 @@ class FileContext:
 
     reader_ids: dict[str, str] = field(default_factory=dict)
     glossary: dict[str, GlossaryEntry] = field(default_factory=dict)
+    # Stored mention counts of rival entities (sharing a key), asked once per file: they
+    # only break ties between rivals, and counting a popular name's mentions again for
+    # every batch would make ingest slower as the archive grows.
+    rival_counts: dict[tuple[str, ...], dict[str, int]] = field(default_factory=dict)
 
 
 class Linker:
@@ -51,7 +55,11 @@ class Linker:
         self._spellings: dict[str, set[str]] = {}  # entity id -> spellings
         self._kinds: dict[str, str] = {}
         self._counts: dict[str, int] = {}  # mentions seen in this transaction
-        self._stored_counts: dict[tuple[str, ...], dict[str, int]] = {}
+        self._stored_counts = context.rival_counts
+        # Resolutions that did not depend on the record (one entity had the key): the same
+        # name in the next record resolves without looking again. Cleared whenever a key
+        # gains a second entity, since the choice then depends on the record.
+        self._memo: dict[tuple, str] = {}
 
     # -- the memo -------------------------------------------------------------------------
 
@@ -71,9 +79,7 @@ class Linker:
         rows = store.lookup_keys(self.session, missing)
         new_ids = set()
         for key, eid, kind in rows:
-            ids = self._by_key.setdefault((kind, key), [])
-            if eid not in ids:
-                ids.append(eid)
+            self._add_id(kind, key, eid)
             self._kinds[eid] = kind
             if eid not in self._spellings:
                 new_ids.add(eid)
@@ -88,9 +94,14 @@ class Linker:
         store.add_variant(self.session, eid, spelling, key)
         known.add(spelling)
         self._known_keys.add(key)
-        ids = self._by_key.setdefault((self._kinds[eid], key), [])
+        self._add_id(self._kinds[eid], key, eid)
+
+    def _add_id(self, kind: str, key: str, eid: str) -> None:
+        ids = self._by_key.setdefault((kind, key), [])
         if eid not in ids:
             ids.append(eid)
+            if len(ids) > 1:
+                self._memo.clear()
 
     def _create(self, entity: Entity) -> str:
         store.create_entity(self.session, entity, authority.key)
@@ -100,7 +111,7 @@ class Linker:
             self._spellings[entity.id].add(s)
             key = authority.key(s)
             self._known_keys.add(key)
-            self._by_key.setdefault((entity.kind, key), []).append(entity.id)
+            self._add_id(entity.kind, key, entity.id)
         return entity.id
 
     # -- authority items that readers yield (FRUS persons and terms lists) ---------------
@@ -113,7 +124,7 @@ class Linker:
         ident = dict(entity.identifiers)
         ident.setdefault("source_id", entity.id)
         known = Known(entity.kind, preferred, tuple(spellings), entity.description)
-        eid = self._resolve_known(entity.kind, preferred, known, set(), ident)
+        eid, _ = self._resolve_known(entity.kind, preferred, known, set(), ident)
         self.reader_ids[entity.id] = eid
         return eid
 
@@ -122,6 +133,16 @@ class Linker:
             self.glossary[entry.id] = entry
 
     # -- records -----------------------------------------------------------------------
+
+    def preload(self, found: Iterable[list[Candidate]]) -> None:
+        """Look up every name of a batch of records in one query, not one per record."""
+        keys = set()
+        for cands in found:
+            for c in cands:
+                keys.add(authority.key(c.text))
+                if c.known:
+                    keys.add(authority.key(c.known.preferred))
+        self._load_keys(keys)
 
     def link(self, record: Record, cands: list[Candidate] | None = None) -> None:
         """Replace ``record.mentions`` with resolved mentions (reader's and extracted);
@@ -146,7 +167,8 @@ class Linker:
         order = sorted(range(len(cands)), key=lambda i: (self._is_surname(cands[i]), i))
         for i in order:
             c = cands[i]
-            if c.start is not None and any(c.start < e and s < c.end for s, e in taken):
+            if taken and c.start is not None and any(c.start < e and s < c.end
+                                                     for s, e in taken):
                 continue
             eid = resolved.get(c.same_as) if c.same_as is not None else None
             if eid is None:
@@ -186,25 +208,37 @@ class Linker:
         if self._is_surname(c) and (eid := self._same_surname(name, in_record)):
             self._add_spelling(eid, name)
             return eid
-        if c.kind == "person" and c.field == "metadata" and "," in name:
+        memo = (c.kind, name, c.known.preferred if c.known else None,
+                c.field == "metadata" and "," in name)
+        if (eid := self._memo.get(memo)) is not None:
+            return eid
+        if memo[3]:
             preferred, variants = split_heading(name)
             known = c.known or Known("person", preferred, tuple([name, *variants]))
-            return self._resolve_known("person", preferred, known, in_record)
-        if c.known is not None:
-            return self._resolve_known(c.kind, c.known.preferred, c.known, in_record,
-                                       spelling=name)
-        ids = self._ids(c.kind, authority.key(name))
-        eid = authority.choose(ids, in_record, self._counts_for(ids))
-        if eid is None:
-            eid = self._create(Entity(authority.new_entity_id(c.kind, name, self._exists),
-                                      c.kind, name))
+            eid, alone = self._resolve_known("person", preferred, known, in_record)
+        elif c.known is not None:
+            eid, alone = self._resolve_known(c.kind, c.known.preferred, c.known, in_record,
+                                             spelling=name)
         else:
-            self._add_spelling(eid, name)
+            ids = self._ids(c.kind, authority.key(name))
+            alone = len(ids) <= 1
+            eid = authority.choose(ids, in_record, self._counts_for(ids))
+            if eid is None:
+                eid = self._create(Entity(authority.new_entity_id(c.kind, name, self._exists),
+                                          c.kind, name))
+            else:
+                self._add_spelling(eid, name)
+        if alone:
+            self._memo[memo] = eid
         return eid
 
     def _resolve_known(self, kind: str, preferred: str, known: Known, in_record: set[str],
-                       identifiers: dict | None = None, spelling: str | None = None) -> str:
+                       identifiers: dict | None = None,
+                       spelling: str | None = None) -> tuple[str, bool]:
+        """The entity for a known name, created when missing; and whether it was the only
+        one with its key (then the answer holds for every record)."""
         ids = self._ids(kind, authority.key(preferred))
+        alone = len(ids) <= 1
         eid = authority.choose(ids, in_record, self._counts_for(ids))
         if eid is None:
             ident = dict(identifiers or {})
@@ -218,7 +252,7 @@ class Linker:
                 self._add_spelling(eid, s)
         if spelling:
             self._add_spelling(eid, spelling)
-        return eid
+        return eid, alone
 
     def _from_glossary(self, ref: str) -> str | None:
         entry = self.glossary.get(ref)
@@ -228,11 +262,11 @@ class Linker:
         known = gaz.by_spelling.get(entry.expansion) or gaz.by_spelling.get(entry.term)
         if known is not None:
             return self._resolve_known(known.kind, known.preferred, known, set(),
-                                       spelling=entry.term)
+                                       spelling=entry.term)[0]
         if not ORG_WORDS.search(entry.expansion) or NOT_ORG.search(entry.expansion):
             return None  # a term, not a body: kept in the glossary only
         known = Known("organization", entry.expansion, (entry.term,))
-        return self._resolve_known("organization", entry.expansion, known, set())
+        return self._resolve_known("organization", entry.expansion, known, set())[0]
 
     def _counts_for(self, ids: Iterable[str]) -> dict[str, int]:
         """Mentions stored before this transaction (asked once per set of rivals) plus

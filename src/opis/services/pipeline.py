@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import signal
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 
@@ -52,8 +53,13 @@ class Extractor:
             self._pool = None
 
     def run(self, records: list[Record]) -> list[list[Candidate]]:
+        return self.submit(records).result()
+
+    def submit(self, records: list[Record]) -> Pending:
+        """Start extracting ``records`` and return at once: the ingest writes one batch
+        while the workers extract the next, so both cores stay busy."""
         if self.workers <= 1 or len(records) < 8:
-            return _extract_many(records)
+            return Pending(lambda: _extract_many(records))
         if self._pool is None:
             # Workers are spawned, never forked: forking a process that runs threads (a web
             # server, a test's live server) can copy a held lock into the child and hang
@@ -61,9 +67,28 @@ class Extractor:
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context,
                                              initializer=_die_with_parent)
-        size = -(-len(records) // self.workers)
-        chunks = [records[i:i + size] for i in range(0, len(records), size)]
-        out: list[list[Candidate]] = []
-        for part in self._pool.map(_extract_many, chunks):
-            out.extend(part)
-        return out
+        # Chunks smaller than a batch per worker: results stream back while others run.
+        size = max(8, -(-len(records) // (self.workers * 4)))
+        futures = [self._pool.submit(_extract_many, records[i:i + size])
+                   for i in range(0, len(records), size)]
+        return Pending(lambda: [c for f in futures for c in f.result()],
+                       lambda: [f.cancel() for f in futures])
+
+
+class Pending:
+    """Candidates being found elsewhere; ``result()`` waits for them (once)."""
+
+    def __init__(self, compute: Callable[[], list[list[Candidate]]],
+                 cancel: Callable[[], object] | None = None):
+        self._compute = compute
+        self._cancel = cancel
+        self._value: list[list[Candidate]] | None = None
+
+    def result(self) -> list[list[Candidate]]:
+        if self._value is None:
+            self._value = self._compute()
+        return self._value
+
+    def cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel()

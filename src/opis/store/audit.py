@@ -135,11 +135,16 @@ def last_revision_number(session: Session, record_id: str) -> int:
 # -- the search-index journal --------------------------------------------------------------
 
 def mark_pending(session: Session, record_ids: Iterable[str]) -> None:
-    """Note, in the writing transaction, that these records' index entries may lag."""
-    for rid in set(record_ids):
-        if session.get(IndexPendingRow, rid) is None:
-            session.add(IndexPendingRow(record_id=rid))
+    """Note, in the writing transaction, that these records' index entries may lag
+    (one query and one insert for a whole ingest batch)."""
+    ids = set(record_ids)
+    if not ids:
+        return
     session.flush()
+    table = IndexPendingRow.__table__
+    noted = set(session.scalars(select(table.c.record_id).where(table.c.record_id.in_(ids))))
+    if ids - noted:
+        session.execute(table.insert(), [{"record_id": rid} for rid in sorted(ids - noted)])
 
 
 def pending(session: Session) -> list[str]:

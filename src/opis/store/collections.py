@@ -8,10 +8,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from opis.model.entity import Collection, GlossaryEntry
+from opis.store.entities import lock_authority
 from opis.store.tables import CollectionItemRow, CollectionRow, GlossaryRow, RecordRow
 
 
 def put_collection(session: Session, collection: Collection) -> None:
+    lock_authority(session)  # two ingests of one volume take turns, not a duplicate key
     now = datetime.now(UTC)
     row = session.get(CollectionRow, collection.id)
     if row is None:
@@ -45,6 +47,11 @@ def get_collection(session: Session, collection_id: str, *, public: bool = True
     return Collection(row.id, row.title, row.description, list(session.scalars(stmt)))
 
 
+def titles(session: Session) -> dict[str, str]:
+    """Collection id -> title, without counting members (a search's facet labels)."""
+    return dict(session.execute(select(CollectionRow.id, CollectionRow.title)).all())
+
+
 def list_collections(session: Session) -> list[tuple[Collection, int]]:
     counts = (select(CollectionItemRow.collection_id, func.count().label("n"))
               .join(RecordRow, RecordRow.id == CollectionItemRow.record_id)
@@ -69,6 +76,18 @@ def collections_of(session: Session, record_id: str) -> list[str]:
         CollectionItemRow.record_id == record_id).order_by(CollectionItemRow.collection_id)))
 
 
+def collections_of_many(session: Session, record_ids: list[str]) -> dict[str, list[str]]:
+    """``collections_of`` for a batch of records in one query."""
+    out: dict[str, list[str]] = {rid: [] for rid in record_ids}
+    if record_ids:
+        stmt = (select(CollectionItemRow.record_id, CollectionItemRow.collection_id)
+                .where(CollectionItemRow.record_id.in_(record_ids))
+                .order_by(CollectionItemRow.collection_id))
+        for rid, cid in session.execute(stmt):
+            out[rid].append(cid)
+    return out
+
+
 def neighbours(session: Session, collection_id: str, record_id: str) -> tuple[str | None,
                                                                               str | None]:
     ids = get_collection(session, collection_id)
@@ -81,6 +100,7 @@ def neighbours(session: Session, collection_id: str, record_id: str) -> tuple[st
 
 
 def put_glossary(session: Session, entry: GlossaryEntry, scope: str) -> None:
+    lock_authority(session)
     exists = session.scalar(select(GlossaryRow.id).where(
         GlossaryRow.scope == scope, GlossaryRow.term == entry.term,
         GlossaryRow.expansion == entry.expansion))

@@ -1,17 +1,43 @@
-"""Engines and migrations: an SQLite file by default, PostgreSQL by URL."""
+"""Engines and migrations: an SQLite file by default, PostgreSQL by URL.
+
+With PostgreSQL, read replicas may take the read-only traffic: ``Database.sessions``
+(what every page and search reads through) goes to the next replica that is up, and to
+the primary when none is; ``Database.transaction`` and ``Database.primary_sessions``
+always use the primary, so writes and reads that must see a write just made (accounts,
+the curation pages, OAI-PMH) never meet replication lag. Migrations run on the primary
+only: a streaming replica receives them through replication.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+REPLICAS_ENV = "OPIS_READ_REPLICAS"
+# A replica that could not be reached is left alone this long before it is tried again,
+# so that a down replica costs one failed connection per interval, not one per request.
+REPLICA_RETRY_SECONDS = 30.0
+REPLICA_CONNECT_TIMEOUT = 3  # seconds; a replica that does not answer falls back fast
+
+log = logging.getLogger("opis.db")
+
+
+class ReplicaError(ValueError):
+    """Read replicas configured where they cannot work; the message says what to do."""
 
 
 def database_url(value: str) -> str:
@@ -21,7 +47,25 @@ def database_url(value: str) -> str:
     return f"sqlite:///{Path(value).expanduser().resolve()}"
 
 
-def make_engine(url: str) -> Engine:
+def replica_urls(options: Iterable[str] | None = None,
+                 env: Mapping[str, str] | None = None) -> list[str]:
+    """The read replicas: ``--read-replica`` values when given, else ``OPIS_READ_REPLICAS``
+    (comma-separated). Blank entries are dropped."""
+    values = list(options or [])
+    if not values:
+        values = (env if env is not None else os.environ).get(REPLICAS_ENV, "").split(",")
+    return [v.strip() for v in values if v and v.strip()]
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def make_engine(url: str, *, replica: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -31,19 +75,123 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")  # readers keep reading during an ingest
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # 128 MB of page cache instead of 2 MB: the mentions index of a million records
+            # is written in entity order, and a small cache turns that into disk reads.
+            cur.execute("PRAGMA cache_size=-131072")
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    if not replica:
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    args = {} if "connect_timeout" in url else {"connect_timeout": REPLICA_CONNECT_TIMEOUT}
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                           connect_args=args)
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
+        # A hot standby refuses writes by itself; saying so here too makes a write that
+        # strays into a read session fail the same way against any server (and in tests,
+        # whose "replica" is a writable schema).
+        cur = dbapi_conn.cursor()
+        cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        cur.close()
+        dbapi_conn.commit()
+
+    return engine
+
+
+class Replica:
+    """One read replica: its engine and whether it was reachable when last tried."""
+
+    def __init__(self, url: str, retry: float):
+        self.url = url
+        self.engine = make_engine(url, replica=True)
+        self.retry = retry
+        self.down_until = 0.0
+        self.down = False
+        event.listen(self.engine, "handle_error", self._on_error)
+
+    def available(self) -> bool:
+        return not self.down or time.monotonic() >= self.down_until
+
+    def mark_down(self, why: BaseException) -> None:
+        if not self.down:
+            log.warning("read replica %s is unreachable (%s); reading from the primary, "
+                        "trying it again every %.0f s", safe_url(self.url),
+                        str(why).strip().splitlines()[0] if str(why).strip() else why,
+                        self.retry)
+        self.down = True
+        self.down_until = time.monotonic() + self.retry
+
+    def mark_up(self) -> None:
+        if self.down:
+            log.warning("read replica %s is back", safe_url(self.url))
+        self.down = False
+
+    def _on_error(self, context) -> None:  # noqa: ANN001 - sqlalchemy ExceptionContext
+        """A connection lost in the middle of a read (the replica stopped) takes the replica
+        out of rotation at once; that one request fails (a 503), the next go elsewhere."""
+        if context.is_disconnect:
+            self.mark_down(context.original_exception)
+
+
+class ReadSessions:
+    """Called like a sessionmaker: a session on the next replica that is up (round-robin),
+    else on the primary. The connection is taken at once, so an unreachable replica is
+    noticed here, where falling back is still possible, and not in the middle of a page."""
+
+    def __init__(self, primary: sessionmaker, replicas: list[Replica]):
+        self.primary = primary
+        self.replicas = replicas
+        self._turn = itertools.count()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Session:
+        with self._lock:
+            start = next(self._turn)
+        n = len(self.replicas)
+        for i in range(n):
+            replica = self.replicas[(start + i) % n]
+            if not replica.available():
+                continue
+            session = Session(replica.engine, expire_on_commit=False)
+            try:
+                session.connection()
+            except (OperationalError, InterfaceError) as e:
+                session.close()
+                replica.mark_down(e)
+                continue
+            replica.mark_up()
+            return session
+        return self.primary()
 
 
 class Database:
-    """One database: its engine, its sessions and its schema version."""
+    """One database: its engine, its sessions and its schema version; with PostgreSQL,
+    optionally read replicas (``read_urls``) for the read-only sessions."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, read_urls: Iterable[str] = (), *,
+                 replica_retry: float = REPLICA_RETRY_SECONDS):
         self.url = database_url(url)
+        self.read_urls = [database_url(u) for u in read_urls]
+        if self.read_urls and not self.url.startswith("postgresql"):
+            raise ReplicaError(
+                "read replicas need PostgreSQL: this archive is an SQLite file, which has no "
+                "replicas (several workers can read one SQLite file by themselves). Remove "
+                f"--read-replica / {REPLICAS_ENV}, or move the archive to PostgreSQL.")
+        for u in self.read_urls:
+            if not u.startswith("postgresql"):
+                raise ReplicaError(f"read replica {safe_url(u)} is not a PostgreSQL URL; a "
+                                   "replica is a PostgreSQL standby of the primary "
+                                   "(postgresql+psycopg://user@host/db)")
         self.engine = make_engine(self.url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Writes, and reads that must see a write just made: always the primary.
+        self.primary_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.replicas = [Replica(u, replica_retry) for u in self.read_urls]
+        # Everything else reads through ``sessions``: the replicas when there are any.
+        self.sessions: sessionmaker | ReadSessions = (
+            ReadSessions(self.primary_sessions, self.replicas) if self.replicas
+            else self.primary_sessions)
 
     @property
     def dialect(self) -> str:
@@ -57,7 +205,8 @@ class Database:
         return Path(db) if db and db != ":memory:" else None
 
     def migrate(self) -> None:
-        """Bring the schema to the newest migration (a no-op when it is there already)."""
+        """Bring the schema to the newest migration (a no-op when it is there already).
+        On the primary only: replicas receive the schema through replication."""
         if self.sqlite_path:
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         cfg = Config()
@@ -68,8 +217,11 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with self.sessions() as session, session.begin():
+        """A write: on the primary, committed at the end, rolled back on any error."""
+        with self.primary_sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+        for replica in self.replicas:
+            replica.engine.dispose()

@@ -1,4 +1,12 @@
-"""The authority file in the database: entities, their spellings, and mentions."""
+"""The authority file in the database: entities, their spellings, and mentions.
+
+Several processes may ingest at once (PostgreSQL). Linking reads the authority file,
+decides, then adds entities and spellings; two transactions doing that together would
+both create the same person (a duplicate-key failure of a whole batch, or a deadlock
+when they create two people in opposite orders). ``lock_authority`` makes them take
+turns, from the first lookup to the commit, so each links against what the other
+committed. Only linking and authority edits wait; readers and curation edits never do.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +14,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from opis.model.entity import Entity, Mention
 from opis.store.tables import EntityRow, MentionRow, RecordRow, VariantRow
+
+# A transaction-level advisory lock per schema (so archives in other schemas of the same
+# database do not wait for each other); released by PostgreSQL at commit or rollback.
+_AUTHORITY_LOCK = text("SELECT pg_advisory_xact_lock(1869640041, hashtext(current_schema()))")
+_LOCKED = "opis.authority_lock"
+
+
+def lock_authority(session: Session) -> None:
+    """Wait until no other transaction is linking names or changing the authority file,
+    and hold that turn until this transaction ends (PostgreSQL; a no-op on SQLite, where
+    one writer at a time is the rule anyway). Taken once per transaction."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_LOCKED) is transaction:
+        return
+    session.execute(_AUTHORITY_LOCK)
+    session.info[_LOCKED] = session.get_transaction()
 
 
 @dataclass
@@ -38,6 +64,16 @@ def get_entities(session: Session, ids: Iterable[str]) -> dict[str, Entity]:
     rows = session.scalars(select(EntityRow).where(EntityRow.id.in_(ids))
                            .options(selectinload(EntityRow.variants)))
     return {r.id: to_entity(r) for r in rows}
+
+
+def preferred_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    """Entity id -> preferred name, one query: the labels of a result page's facets
+    (loading whole entities with every spelling cost more than the search)."""
+    ids = list(set(ids))
+    if not ids:
+        return {}
+    return dict(session.execute(select(EntityRow.id, EntityRow.preferred)
+                                .where(EntityRow.id.in_(ids))).all())
 
 
 def ids_by_key(session: Session, kind: str | None, key: str) -> list[str]:
@@ -76,10 +112,14 @@ def kinds_of(session: Session, ids: Iterable[str]) -> dict[str, str]:
 
 
 def lookup_keys(session: Session, keys: Iterable[str]) -> list[tuple[str, str, str]]:
-    """(key, entity id, kind) for every spelling with one of these keys: one query."""
+    """(key, entity id, kind) for every spelling with one of these keys: one query.
+
+    Linking starts here, so this takes the authority turn (``lock_authority``) first:
+    what it reads stays true until the transaction commits."""
     keys = list(set(keys))
     if not keys:
         return []
+    lock_authority(session)
     rows = session.execute(select(VariantRow.key, VariantRow.entity_id, EntityRow.kind)
                            .join(EntityRow, EntityRow.id == VariantRow.entity_id)
                            .where(VariantRow.key.in_(keys)))
@@ -97,6 +137,16 @@ def spellings_of(session: Session, ids: Iterable[str]) -> dict[str, set[str]]:
 
 
 def create_entity(session: Session, entity: Entity, key_of) -> EntityRow:  # noqa: ANN001
+    """Add an entity. If another transaction committed one with this id after the caller
+    looked (possible only for callers that looked before taking the authority turn, such
+    as an authority import), that entity gains these spellings instead of the whole
+    transaction failing on a duplicate key."""
+    lock_authority(session)
+    existing = session.get(EntityRow, entity.id)
+    if existing is not None:
+        for spelling in dict.fromkeys([entity.preferred, *entity.variants]):
+            add_variant(session, entity.id, spelling, key_of(spelling))
+        return existing
     row = EntityRow(id=entity.id, kind=entity.kind, preferred=entity.preferred,
                     key=key_of(entity.preferred), description=entity.description,
                     identifiers=dict(entity.identifiers), created_at=datetime.now(UTC))
@@ -108,6 +158,7 @@ def create_entity(session: Session, entity: Entity, key_of) -> EntityRow:  # noq
 
 
 def add_variant(session: Session, entity_id: str, variant: str, key: str) -> None:
+    lock_authority(session)
     exists = session.scalar(select(VariantRow.id).where(
         VariantRow.entity_id == entity_id, VariantRow.variant == variant))
     if exists is None:
@@ -221,6 +272,7 @@ def list_entities(session: Session, kind: str | None = None, limit: int = 100,
 
 
 def rename(session: Session, entity_id: str, preferred: str, key: str) -> None:
+    lock_authority(session)
     row = session.get(EntityRow, entity_id)
     if row is None:
         raise KeyError(entity_id)
@@ -231,6 +283,7 @@ def rename(session: Session, entity_id: str, preferred: str, key: str) -> None:
 
 def merge(session: Session, keep: str, drop: str) -> int:
     """Move every spelling and mention of ``drop`` onto ``keep``; return mentions moved."""
+    lock_authority(session)
     if keep == drop:
         raise ValueError("cannot merge an entity with itself")
     keep_row, drop_row = session.get(EntityRow, keep), session.get(EntityRow, drop)
@@ -251,6 +304,7 @@ def merge(session: Session, keep: str, drop: str) -> int:
 def split(session: Session, entity_id: str, variants: list[str], new: Entity,
           key_of) -> int:  # noqa: ANN001
     """Give the listed spellings (and their mentions) to a new entity."""
+    lock_authority(session)
     row = session.get(EntityRow, entity_id)
     if row is None:
         raise KeyError(entity_id)
