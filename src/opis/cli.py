@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from importlib import resources
@@ -19,9 +20,10 @@ from opis.cli_common import DbOption, console, err
 from opis.cli_common import open_archive as _open
 from opis.config import data_dir, resolve_database
 from opis.search.base import SearchRequest
-from opis.services.archive import IngestProgress, IngestReport
+from opis.services.archive import Archive, IngestProgress, IngestReport
 from opis.services.export import FORMATS, UnknownFormatError, export
 from opis.services.records import record_json
+from opis.store.db import REPLICAS_ENV, ReplicaError, replica_urls
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="opis: publish, search and cite translated historical documents.")
@@ -181,19 +183,58 @@ def reindex(db: DbOption = None) -> None:
 
 
 @app.command()
-def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(
+              "--workers", min=1, max=64, metavar="N",
+              help="Worker processes (uvicorn). With PostgreSQL they share everything; "
+                   "with SQLite several workers serve reads only.")] = 1,
+          read_replica: Annotated[list[str] | None, typer.Option(
+              "--read-replica", metavar="URL",
+              help="PostgreSQL read replica URL for searches and pages "
+              "(repeatable; default: $OPIS_READ_REPLICAS, comma-separated).")] = None,
+          ) -> None:
     """Serve the web interface and JSON API."""
-    _serve(resolve_database(db), host, port)
+    _serve(resolve_database(db), host, port, workers=workers,
+           read_urls=replica_urls(read_replica))
 
 
-def _serve(url: str, host: str, port: int) -> None:
+def _serve(url: str, host: str, port: int, *, workers: int = 1,
+           read_urls: list[str] | None = None) -> None:
     import uvicorn
 
-    from opis.web.app import create_app
+    from opis.web.app import APP_FACTORY, create_app_from_env
 
-    archive = _open(url)
-    console.print(f"opis is serving {archive.count()} records at http://{host}:{port}/")
-    uvicorn.run(create_app(archive), host=host, port=port, log_level="warning")
+    try:
+        # Opened here even with several workers: migrations run once, on the primary, and
+        # a bad URL or an SQLite file with replicas is reported before any worker starts.
+        archive = Archive(url, read_urls or [])
+    except ReplicaError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    except Exception as e:  # a bad URL or an unreachable server: say so, no traceback
+        err.print(f"[red]Cannot open the database {url}:[/red] {e.__class__.__name__}: {e}")
+        raise typer.Exit(2) from None
+    sqlite = archive.db.dialect == "sqlite"
+    console.print(f"opis is serving {archive.count()} records at http://{host}:{port}/"
+                  + (f" with {workers} workers" if workers > 1 else "")
+                  + (f", reading from {len(archive.db.replicas)} replica(s)"
+                     if archive.db.replicas else ""))
+    if workers == 1:  # in this process, with the archive just opened
+        uvicorn.run(create_app_from_env(archive), host=host, port=port, log_level="warning")
+        return
+    # Each worker is its own process and builds its own app (APP_FACTORY) from these.
+    archive.close()
+    os.environ["OPIS_DATABASE"] = url
+    os.environ[REPLICAS_ENV] = ",".join(read_urls or [])
+    if sqlite:
+        # Tantivy lets one process write the index, and a worker that has written keeps
+        # the lock: several SQLite workers would fail each other's edits. They read.
+        os.environ["OPIS_READ_ONLY"] = "1"
+        err.print("[yellow]SQLite with several workers: the archive is served read-only "
+                  "(edits, logins and collection changes are refused). Serve one worker "
+                  "to curate, or use PostgreSQL.[/yellow]")
+    uvicorn.run(APP_FACTORY, factory=True, workers=workers, host=host, port=port,
+                log_level="warning")
 
 
 def sample_corpus() -> Path:

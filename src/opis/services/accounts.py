@@ -99,6 +99,10 @@ def password_fingerprint(password_hash: str) -> str:
 
 
 class Accounts:
+    """Every read here is on the primary (``primary_sessions``), never a replica: a
+    disabled user, a revoked token, a failed login or a new signing key must count at once.
+    """
+
     def __init__(self, db: Database, hasher: PasswordHasher | None = None):
         self.db = db
         self.hasher = hasher or password_hasher()
@@ -133,11 +137,11 @@ class Accounts:
         return user
 
     def users(self) -> list[User]:
-        with self.db.sessions() as session:
+        with self.db.primary_sessions() as session:
             return store.list_users(session)
 
     def user(self, name: str) -> User | None:
-        with self.db.sessions() as session:
+        with self.db.primary_sessions() as session:
             return store.user_by_name(session, name)
 
     def _change(self, name: str, actor: str, action: str, **values: object) -> User:
@@ -173,7 +177,7 @@ class Accounts:
         """The user, or LoginFailed; RateLimited once an address or a name has failed
         LOGIN_MAX_FAILURES times in LOGIN_WINDOW, before any password is checked."""
         now = store.now()
-        with self.db.sessions() as session:
+        with self.db.primary_sessions() as session:
             by_ip, by_name = store.login_failures(session, now - LOGIN_WINDOW, ip=ip,
                                                   username=name)
             if max(by_ip, by_name) >= LOGIN_MAX_FAILURES:
@@ -205,7 +209,7 @@ class Accounts:
     def session_principal(self, user_id: int, fingerprint: str) -> Principal | None:
         """The signed-in user behind a session cookie, if the account is still active and
         its password unchanged since the session began."""
-        with self.db.sessions() as session:
+        with self.db.primary_sessions() as session:
             user = store.user_by_id(session, user_id)
         if user is None or user.disabled:
             return None
@@ -248,7 +252,7 @@ class Accounts:
         return token
 
     def tokens(self, name: str | None = None) -> list[Token]:
-        with self.db.sessions() as session:
+        with self.db.primary_sessions() as session:
             user_id = None
             if name is not None:
                 user = store.user_by_name(session, name)
@@ -260,7 +264,7 @@ class Accounts:
     def token_principal(self, token: str) -> Principal | None:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
-        with self.db.sessions() as session:
+        with self.db.primary_sessions() as session:
             found = store.token_by_hash(session, hash_token(token))
         if found is None:
             return None
@@ -286,7 +290,7 @@ class Accounts:
         if env:
             self._secret = env
             return env
-        with self.db.sessions() as session:
+        with self.db.primary_sessions() as session:
             value = store.get_setting(session, "session_secret")
         if value is None:
             try:
@@ -294,7 +298,7 @@ class Accounts:
                     store.put_setting(session, "session_secret", secrets.token_urlsafe(48))
             except IntegrityError:
                 pass  # another worker made it first: use theirs
-            with self.db.sessions() as session:
+            with self.db.primary_sessions() as session:
                 value = store.get_setting(session, "session_secret")
         self._secret = value
         return value  # type: ignore[return-value]

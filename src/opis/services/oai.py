@@ -288,7 +288,9 @@ class OaiProvider:
             verb, args = _check_arguments(params)
             for name in ("verb", *sorted(args)):
                 request.set(name, verb if name == "verb" else args[name])
-            with self.archive.db.sessions() as session:
+            # The primary, not a replica: a harvest lists what changed before it began,
+            # and a lagging replica would hide changes from this and every later harvest.
+            with self.archive.db.primary_sessions() as session:
                 getattr(ctx, HANDLERS[verb])(session, root, args)
         except OaiError as e:
             for elem in list(root)[2:]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +14,8 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.types import Scope
 
 from opis.model import CONTRIBUTOR_ROLES
@@ -145,4 +148,39 @@ def _wants_json(request: Request) -> bool:
     return path.endswith(".json") or path.startswith("/api/")
 
 
-__all__ = ["create_app"]
+APP_FACTORY = "opis.web.app:create_app_from_env"
+READ_ONLY_MESSAGE = "This archive is served read-only here: nothing was changed."
+READ_ONLY_SQLITE = ("This archive is served read-only (several worker processes over one "
+                    "SQLite file, whose search index only one process may write): nothing "
+                    "was changed.")
+
+
+def create_app_from_env(archive: Archive | None = None) -> FastAPI:
+    """The app of one worker process (``opis serve --workers N``, or gunicorn with
+    uvicorn workers): an archive cannot cross a process boundary, so each worker opens
+    its own from ``OPIS_DATABASE`` and ``OPIS_READ_REPLICAS`` (unless given one). With
+    ``OPIS_READ_ONLY=1`` every request that could write is refused with 503, except
+    OAI-PMH's POST (a read)."""
+    if archive is None:
+        from opis.config import resolve_database
+        from opis.store.db import replica_urls
+
+        archive = Archive(resolve_database(None), replica_urls())
+    app = create_app(archive)
+    if os.environ.get("OPIS_READ_ONLY", "") not in ("", "0"):
+        message = READ_ONLY_SQLITE if archive.db.dialect == "sqlite" else READ_ONLY_MESSAGE
+
+        async def read_only(request: Request, call_next: Any) -> Response:
+            if request.method in ("GET", "HEAD", "OPTIONS") or request.url.path == "/oai":
+                return await call_next(request)
+            if _wants_json(request) or request.headers.get("authorization"):
+                return JSONResponse({"error": message, "status": 503}, 503)
+            return page(request, "error.html", 503, status=503, message=message)
+
+        # Innermost (appended, where add_middleware prepends): the refusal still gets the
+        # security headers, the body limit and the signed-in user of every other response.
+        app.user_middleware.append(Middleware(BaseHTTPMiddleware, dispatch=read_only))
+    return app
+
+
+__all__ = ["APP_FACTORY", "create_app", "create_app_from_env"]
