@@ -49,20 +49,6 @@ FAST = settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.ge
                 suppress_health_check=list(HealthCheck))
 
 
-@schemathesis.hook
-def filter_query(ctx, query):
-    """Known, reported, not ours: year/decade values beyond 64 bits make Tantivy raise
-    (GET /search.json?year=-12871703635502827351048192 gives 500). Remove this filter once
-    web/search.py bounds them."""
-    if not query:
-        return True
-    values = []
-    for name in ("year", "decade"):
-        value = query.get(name)
-        values += value if isinstance(value, list) else [value] if value is not None else []
-    return all(not isinstance(v, int) or abs(v) < 2**62 for v in values)
-
-
 @schema.parametrize()
 @FAST
 def test_no_server_errors_anonymous(case):

@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import Field
 
 from opis.model import Record
 from opis.model.dates import bounds, to_edtf
@@ -35,6 +37,11 @@ FACET_GROUPS = (
 )
 FILTERS = tuple(name for name, _ in FACET_GROUPS)
 MAX_VALUES = 20  # per filter parameter: a URL is no place for hundreds
+# Years as EDTF writes them without an exponent: four digits either side of year 0. A
+# wider value can match nothing, and past 64 (Tantivy) or 32 bits (PostgreSQL) the
+# engines raise, so it is refused like any other bad parameter (400 naming it).
+MIN_YEAR, MAX_YEAR = -9999, 9999
+YearInt = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 
 
 def parse_day(value: str | None, *, start: bool) -> date | None:
@@ -138,8 +145,8 @@ def search_params(
     language: list[str] = Query([], description="ISO 639 code of the original language"),
     repository: list[str] = Query([]),
     classification: list[str] = Query([]),
-    year: list[int] = Query([]),
-    decade: list[int] = Query([], description="first year of the decade: 1950"),
+    year: list[YearInt] = Query([], description="e.g. 1956"),
+    decade: list[YearInt] = Query([], description="first year of the decade: 1950"),
     collection: list[str] = Query([], description="collection id"),
     sort: str = Query("relevance", description="relevance, date (oldest first), -date"),
     page_no: int = Query(1, alias="page", ge=1, le=10000),
