@@ -8,6 +8,7 @@ documents. The index is derived data: ``rebuild`` recreates it from the records.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -294,6 +295,35 @@ class TantivyEngine:
                             snippet=snippet))
         facets = self._facets(searcher, query, request) if request.facets else {}
         return SearchResult(total=result.count or 0, hits=hits, facets=facets, query=node)
+
+    def related(self, entities: dict[str, str], subjects: list[str], exclude: str,
+                limit: int, common: int) -> list[tuple[str, float, dict[str, float]]]:
+        """Records sharing the rarest of these entities (id -> kind) and subjects: a
+        "more like this" over the keyword fields, where BM25 weighs each shared entity by
+        its rarity. Entities in more than ``common`` records say nothing and are left
+        out. Returns (id, score, weight of each entity used)."""
+        self.index.reload()
+        searcher = self.index.searcher()
+        total = searcher.num_docs or 1
+        occur = tantivy.Occur
+        weights: dict[str, float] = {}
+        clauses = []
+        for eid, kind in entities.items():
+            if kind not in ("person", "place", "organization", "event"):
+                continue
+            df = searcher.doc_freq(kind, eid)
+            if 1 < df <= common:  # 1: only this record names it
+                weights[eid] = math.log((total + 1) / df)
+                clauses.append((occur.Should, tantivy.Query.term_query(self.schema, kind, eid)))
+        for subject in subjects:
+            q, _errors = self.index.parse_query_lenient(_quote(subject), ["meta"])
+            clauses.append((occur.Should, tantivy.Query.boost_query(q, 1.5)))
+        if not clauses:
+            return []
+        clauses.append((occur.MustNot, tantivy.Query.term_query(self.schema, "id", exclude)))
+        result = searcher.search(tantivy.Query.boolean_query(clauses), limit)
+        return [(searcher.doc(address).get_first("id"), float(score), weights)
+                for score, address in result.hits]
 
     def _highlight_query(self, node: Node | None) -> tantivy.Query | None:
         """The words worth marking in a snippet: every positive word of two letters or

@@ -388,6 +388,36 @@ def subject_index(archive: Archive, snapshot: Snapshot | None = None
     return (snapshot or Snapshot(archive)).get("subjects", build)
 
 
+def _related_by_index(archive: Archive, record: Record, limit: int) -> list[Related]:
+    """``related`` through the search index: a few milliseconds at a million records,
+    where counting every entity's records in the database took seconds."""
+    mine = list(dict.fromkeys(m.entity_id for m in record.mentions))
+    subjects = list(dict.fromkeys(" ".join(s.split()) for s in record.subjects))
+    with archive.db.sessions() as session:
+        kinds = entity_store.kinds_of(session, mine)
+        hits = archive.engine.related({e: kinds[e] for e in mine if e in kinds}, subjects,
+                                      record.id, limit, COMMON_ENTITY)
+        ids = [rid for rid, _, _ in hits]
+        shared: dict[str, list[str]] = defaultdict(list)
+        weight = hits[0][2] if hits else {}
+        if ids and weight:
+            for eid, rid in session.execute(
+                    select(MentionRow.entity_id, MentionRow.record_id).distinct().where(
+                        MentionRow.record_id.in_(ids), MentionRow.entity_id.in_(list(weight)))):
+                shared[rid].append(eid)
+    labels = entity_labels(archive, {e for es in shared.values() for e in es})
+    found = {s.id: s for s in summaries(archive, ids)}
+    out = []
+    for rid, score, _ in hits:
+        if rid not in found:
+            continue
+        ents = sorted(shared[rid], key=lambda e: (-weight[e], labels.get(e, e)))
+        theirs = {" ".join(s.split()) for s in found[rid].subjects}
+        out.append(Related(found[rid], round(score, 3), [(e, labels.get(e, e)) for e in ents],
+                           [s for s in subjects if s in theirs]))
+    return out
+
+
 def split_subject(heading: str) -> list[str]:
     """LCSH subdivisions: "China--Foreign relations--Soviet Union" -> three parts."""
     return [p.strip() for p in heading.replace("—", "--").split("--") if p.strip()]
@@ -442,6 +472,8 @@ def related(archive: Archive, record: Record, limit: int = 5,
     Each shared entity weighs log(N / records naming it) and each shared subject half
     again as much, so a shared obscure official counts for more than a shared "China".
     """
+    if hasattr(archive.engine, "related"):
+        return _related_by_index(archive, record, limit)
     index = subject_index(archive, snapshot)
     mine = list(dict.fromkeys(m.entity_id for m in record.mentions))
     scores: dict[str, float] = defaultdict(float)

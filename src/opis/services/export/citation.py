@@ -131,27 +131,62 @@ class _Substitute(Substitute):
 def _variables_in(elem: CitationStylesElement, item: Any, rendered: str) -> set[str]:
     """Variables under elem (macros followed) whose value shows in the rendered text."""
     found: set[str] = set()
-    seen_macros: set[str] = set()
-    stack = [elem]
     low = rendered.lower()
-    while stack:
-        node = stack.pop()
-        for var in (node.get("variable") or "").split():
-            value = item.reference.get(var.replace("-", "_"))
-            if value is None:
-                continue
-            if isinstance(value, list) and all(isinstance(n, dict) for n in value):
-                words = [str(n.get("family") or n.get("literal") or "") for n in value]
-            else:
-                words = [str(value)]
-            if any(w and w.lower() in low for w in words):
-                found.add(var)
-        macro = node.get("macro")
-        if macro and macro not in seen_macros:
-            seen_macros.add(macro)
-            stack.append(node.get_macro(macro))
-        stack.extend(child for child in node if isinstance(child.tag, str))
+    for var in _variables_under(elem):
+        value = item.reference.get(var.replace("-", "_"))
+        if value is None:
+            continue
+        if isinstance(value, list) and all(isinstance(n, dict) for n in value):
+            words = [str(n.get("family") or n.get("literal") or "") for n in value]
+        else:
+            words = [str(value)]
+        if any(w and w.lower() in low for w in words):
+            found.add(var)
     return found
+
+
+_UNDER: dict[tuple[int, str], tuple[str, ...]] = {}
+
+
+def _variables_under(elem: CitationStylesElement) -> tuple[str, ...]:
+    """Every variable named under elem, macros followed. A style never changes once
+    parsed, so this walk (about ten milliseconds a citation) is done once per element."""
+    root = elem.getroottree().getroot()
+    key = (id(root), elem.getroottree().getpath(elem))
+    if key not in _UNDER:
+        names: list[str] = []
+        seen_macros: set[str] = set()
+        stack = [elem]
+        while stack:
+            node = stack.pop()
+            names += (node.get("variable") or "").split()
+            macro = node.get("macro")
+            if macro and macro not in seen_macros:
+                seen_macros.add(macro)
+                stack.append(node.get_macro(macro))
+            stack.extend(child for child in node if isinstance(child.tag, str))
+        _UNDER[key] = tuple(dict.fromkeys(names))
+    return _UNDER[key]
+
+
+_xpath = CitationStylesElement.xpath_search
+_FOUND: dict[tuple[int, str, str], list[Any]] = {}
+
+
+def _xpath_search(self: CitationStylesElement, expression: str) -> list[Any]:
+    """citeproc-py finds macros, terms, layouts and parents by XPath searches of the
+    style and locale trees each time it needs one (thousands a citation, most of its
+    time). Those trees never change once parsed, so each search is done once. Installed
+    on citeproc-py's element class, from which every CSL element class inherits it."""
+    tree = self.getroottree()
+    key = (id(tree.getroot()), tree.getpath(self), expression)
+    found = _FOUND.get(key)
+    if found is None:
+        found = _FOUND[key] = _xpath(self, expression)
+    return found
+
+
+CitationStylesElement.xpath_search = _xpath_search
 
 
 def _lookup() -> etree.ElementNamespaceClassLookup:
