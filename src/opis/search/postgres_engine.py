@@ -23,7 +23,7 @@ from opis.search.base import (
     meta_text,
 )
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
-from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term
+from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
 
 CONFIG = "english"
 _UPSERT = text(
@@ -58,8 +58,11 @@ def compile_tsquery(node: Node, params: dict[str, str]) -> str:
         # English drops as a stop word ("of") must stay dropped, not become required
         # through the German stemmer, hence the numnode() guard.
         english = f"{fn}('{CONFIG}', {p})"
-        parts = [f"(CASE WHEN numnode({english}) = 0 THEN {english}"
-                 f" ELSE {english} || {fn}('german', {p}) END)"]
+        german = f"{fn}('german', {p})"
+        # German only where it stems differently: a name ("Kim") is the same lexeme in
+        # both, and OR-ing it with itself doubled the work of matching and ranking.
+        parts = [f"(CASE WHEN numnode({english}) = 0 OR {english} = {german} THEN {english}"
+                 f" ELSE {english} || {german} END)"]
         if re.search(r"[\u0400-\u04ff]", words):
             parts.append(f"{fn}('russian', {p})")
         if has_cjk(words):
@@ -174,8 +177,10 @@ class PostgresEngine:
 
     def _facets(self, session: Session, source: str, cond: str, params: dict,
                 request: SearchRequest) -> dict:
-        """Counts per value over every hit, each as one grouped query over the hit set."""
-        hits = f"WITH hits AS (SELECT r.id FROM {source} WHERE {cond}) "
+        """Counts per value over every hit: the hit set is found once per query (not once
+        per facet, as at first: ten full-text matches per search), the record columns are
+        counted in one pass with GROUPING SETS, and the entity kinds in one more."""
+        hits = f"WITH hits AS MATERIALIZED (SELECT r.id FROM {source} WHERE {cond}) "
         size = {"size": request.facet_size}
         columns = {
             "language": "r.original_language", "repository": "r.repository",
@@ -183,22 +188,39 @@ class PostgresEngine:
             "year": "CAST(extract(year FROM r.date_start) AS integer)",
             "decade": "CAST(extract(year FROM r.date_start) AS integer) / 10 * 10",
         }
-        out: dict[str, list] = {}
-        for name, col in columns.items():
-            limit = "" if name in ("year", "decade", "language") else " LIMIT :size"
-            order = f"{col}" if name in ("year", "decade") else "count(*) DESC"
-            rows = session.execute(text(
-                f"{hits}SELECT {col} AS v, count(*) FROM records r JOIN hits h ON h.id = r.id"
-                f" WHERE {col} IS NOT NULL GROUP BY v ORDER BY {order}{limit}"),
-                {**params, **size}).all()
-            out[name] = [(v, n) for v, n in rows if v not in ("", None)]
+        names = list(columns)
+        selected = ", ".join(f"{col} AS {name}" for name, col in columns.items())
+        sets = ", ".join(f"({name})" for name in names)
+        flags = ", ".join(f"GROUPING({name}) AS g_{name}" for name in names)
+        rows = session.execute(text(
+            f"{hits}SELECT {', '.join(names)}, {flags}, count(*) AS n FROM"
+            f" (SELECT {selected} FROM records r JOIN hits h ON h.id = r.id) x"
+            f" GROUP BY GROUPING SETS ({sets})"), params).all()
+        out: dict[str, list] = {name: [] for name in names}
+        for row in rows:
+            data = row._mapping
+            name = next(n for n in names if data[f"g_{n}"] == 0)
+            if data[name] not in ("", None):
+                out[name].append((data[name], data["n"]))
+        for name in names:
+            if name in ("year", "decade"):
+                out[name].sort()
+            else:
+                out[name].sort(key=lambda p: (-p[1], str(p[0])))
+                if name != "language":
+                    out[name] = out[name][:request.facet_size]
         for kind in ENTITY_FACETS:
-            rows = session.execute(text(
-                f"{hits}SELECT m.entity_id, count(DISTINCT m.record_id) AS n FROM mentions m"
-                " JOIN hits h ON h.id = m.record_id JOIN entities e ON e.id = m.entity_id"
-                " WHERE e.kind = :kind GROUP BY m.entity_id ORDER BY n DESC, m.entity_id"
-                " LIMIT :size"), {**params, **size, "kind": kind}).all()
-            out[kind] = [(e, n) for e, n in rows]
+            out[kind] = []
+        rows = session.execute(text(
+            f"{hits}SELECT kind, entity_id, n FROM (SELECT e.kind, m.entity_id, n,"
+            " row_number() OVER (PARTITION BY e.kind ORDER BY n DESC, m.entity_id) AS rank"
+            " FROM (SELECT m.entity_id, count(DISTINCT m.record_id) AS n FROM mentions m"
+            " JOIN hits h ON h.id = m.record_id GROUP BY m.entity_id) m"
+            " JOIN entities e ON e.id = m.entity_id WHERE e.kind = ANY(:kinds)) ranked"
+            " WHERE rank <= :size ORDER BY kind, rank"),
+            {**params, **size, "kinds": list(ENTITY_FACETS)}).all()
+        for kind, eid, n in rows:
+            out[kind].append((eid, n))
         rows = session.execute(text(
             f"{hits}SELECT ci.collection_id, count(DISTINCT ci.record_id) AS n"
             " FROM collection_items ci JOIN hits h ON h.id = ci.record_id"
@@ -215,7 +237,16 @@ class PostgresEngine:
                 " WHERE id = ANY(:ids)"), {"ids": ids}).all()
             return {rid: marked_html((s or "")[:240], []) for rid, s in rows}
         params: dict = {"ids": ids}
-        tsq = compile_tsquery(node, params)
+        # The words to mark, each once, in one flat OR: highlighting with the whole
+        # compiled query (every spelling of a name, each through two stemmers) made
+        # ts_headline take seconds for twenty documents.
+        words = sorted({w for w in positive_terms(node) for w in w.replace("-", " ").split()
+                        if len(w) > 1})
+        if not words:
+            return self._snippets(session, ids, None)
+        tsq = "(" + " || ".join(f"plainto_tsquery('{CONFIG}', :w{i})"
+                                for i in range(len(words))) + ")"
+        params.update({f"w{i}": w for i, w in enumerate(words)})
         options = (f"StartSel={START}, StopSel={STOP}, MaxWords=40, MinWords=15, "
                    "MaxFragments=2, FragmentDelimiter=\" … \"")
         rows = session.execute(text(
