@@ -12,8 +12,8 @@ In one run it generates ``--docs`` records (JSON Lines, opis.bench.generate), th
       ``/<db>/records.json?_search=...&_searchmode=raw`` (Datasette's table search; it
       does not rank, rows come in rowid order, i.e. with ``_sort`` off) and, ranked by
       FTS5's BM25, ``/<db>.json?sql=... ORDER BY rank``;
-  (c) opis, through the hook :func:`opis_search` (``Archive.ingest`` then
-      ``Archive.search``), in-process.
+  (c) opis: ``Archive.ingest`` then ``Archive.search`` in-process, with the request the
+      search page makes (:func:`opis_request`: 20 hits and the facets).
 
 Query kinds: single terms, phrases, boolean (AND/OR/NOT), name variants (a person
 spelled in another romanization than most documents use), and facet-filtered (a term
@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import importlib.util
 import json
 import os
 import platform
 import random
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -142,10 +144,38 @@ class Engine:
     build_seconds: float
     note: str = ""
     close: Callable[[], None] = field(default=lambda: None)
+    bytes: int | None = None  # on disk: the index, or the database it lives in
+    reused: bool = False  # opened from an earlier run instead of built
 
 
-def tantivy_engine(corpus: Path, work: Path) -> Engine:
-    """(a) A bare Tantivy index: no opis code, BM25 over title, summary and text."""
+def folder_bytes(path: Path) -> int:
+    """Bytes of the files under ``path`` (a file's own size if it is one)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def _built(marker: Path, docs: int) -> float | None:
+    """The build seconds a marker recorded for ``docs`` records, or None: a build that
+    did not finish leaves no marker, so it is never mistaken for a complete one."""
+    try:
+        data = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+    return float(data["seconds"]) if data.get("docs") == docs else None
+
+
+def _mark(marker: Path, docs: int, seconds: float) -> None:
+    marker.write_text(json.dumps({"docs": docs, "seconds": round(seconds, 2)}) + "\n")
+
+
+def tantivy_engine(corpus: Path, work: Path, reuse: bool = False,
+                   docs: int | None = None) -> Engine:
+    """(a) A bare Tantivy index: no opis code, BM25 over title, summary and text.
+
+    With ``reuse`` and a finished index of ``docs`` records in ``work``, it is opened
+    instead of built (a 1M-record build takes the better part of an hour); the build
+    time reported is then the first build's."""
     started = time.perf_counter()
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("id", stored=True, tokenizer_name="raw")
@@ -153,15 +183,25 @@ def tantivy_engine(corpus: Path, work: Path) -> Engine:
         sb.add_text_field(name, stored=name == "title", tokenizer_name="en_stem")
     sb.add_text_field("lang", stored=False, tokenizer_name="raw", fast=True)
     schema = sb.build()
-    (work / "tantivy").mkdir()
-    index = tantivy.Index(schema, path=str(work / "tantivy"))
-    writer = index.writer(256_000_000, 1)
-    for rec in read_corpus(corpus):
-        writer.add_document(tantivy.Document(
-            id=rec["record_id"], title=rec["title"], summary=rec["summary"] or "",
-            text=rec["text_body"], lang=LANGUAGES.get(rec["language"][0], "")))
-    writer.commit()
-    writer.wait_merging_threads()
+    folder, marker = work / "tantivy", work / "tantivy.done"
+    previous = _built(marker, docs) if reuse and docs is not None else None
+    if previous is None:
+        marker.unlink(missing_ok=True)
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        index = tantivy.Index(schema, path=str(folder))
+        writer = index.writer(256_000_000, 1)
+        for rec in read_corpus(corpus):
+            writer.add_document(tantivy.Document(
+                id=rec["record_id"], title=rec["title"], summary=rec["summary"] or "",
+                text=rec["text_body"], lang=LANGUAGES.get(rec["language"][0], "")))
+        writer.commit()
+        writer.wait_merging_threads()
+        if docs is not None:
+            _mark(marker, docs, time.perf_counter() - started)
+    else:
+        index = tantivy.Index(schema, path=str(folder), reuse=True)
     index.reload()
     searcher = index.searcher()
 
@@ -177,7 +217,10 @@ def tantivy_engine(corpus: Path, work: Path) -> Engine:
             searcher.doc(address)  # fetch the stored fields a result page shows
         return result.count or 0
 
-    return Engine("tantivy", run, time.perf_counter() - started, "in-process, en_stem")
+    build = time.perf_counter() - started if previous is None else previous
+    note = "in-process, en_stem" + ("; reused" if previous is not None else "")
+    return Engine("tantivy", run, build, note, bytes=folder_bytes(folder),
+                  reused=previous is not None)
 
 
 def build_fts_db(corpus: Path, db_path: Path) -> None:
@@ -207,11 +250,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def datasette_engines(corpus: Path, work: Path) -> list[Engine]:
-    """(b) SQLite FTS5 behind ``datasette serve`` on 127.0.0.1, queried over HTTP JSON."""
+def datasette_engines(corpus: Path, work: Path, reuse: bool = False,
+                      docs: int | None = None) -> list[Engine]:
+    """(b) SQLite FTS5 behind ``datasette serve`` on 127.0.0.1, queried over HTTP JSON.
+
+    ``reuse`` keeps a finished FTS database of ``docs`` records, as for Tantivy."""
+    if importlib.util.find_spec("datasette") is None:
+        raise ImportError("Datasette is not installed (pip install -e '.[bench]')")
     started = time.perf_counter()
-    db_path = work / "fts.db"
-    build_fts_db(corpus, db_path)
+    db_path, marker = work / "fts.db", work / "fts.done"
+    previous = _built(marker, docs) if reuse and docs is not None else None
+    if previous is None:
+        marker.unlink(missing_ok=True)
+        db_path.unlink(missing_ok=True)
+        build_fts_db(corpus, db_path)
+        if docs is not None:
+            _mark(marker, docs, time.perf_counter() - started)
+    fts_seconds = time.perf_counter() - started if previous is None else previous
+    started = time.perf_counter()
     port = free_port()
     log = (work / "datasette.log").open("w")
     proc = subprocess.Popen(
@@ -234,7 +290,7 @@ def datasette_engines(corpus: Path, work: Path) -> list[Engine]:
             raise RuntimeError(f"Datasette answered {response.status} for {path}: {body[:300]!r}")
         return json.loads(body)
 
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # opening a multi-gigabyte file takes a while
     while True:  # bounded wait for the server to come up
         try:
             get("/-/versions.json")
@@ -245,7 +301,7 @@ def datasette_engines(corpus: Path, work: Path) -> list[Engine]:
                 raise RuntimeError(f"datasette did not start; see {log_path}") from None
             conn.close()
             time.sleep(0.2)
-    build = time.perf_counter() - started
+    build = fts_seconds + time.perf_counter() - started  # the FTS table, then the server
 
     def table(q: Query) -> int:
         params = [("_search", q.fts5()), ("_searchmode", "raw"), ("_size", str(LIMIT)),
@@ -278,81 +334,65 @@ def datasette_engines(corpus: Path, work: Path) -> list[Engine]:
             proc.kill()
         log.close()
 
+    reused = "; reused" if previous is not None else ""
     return [
-        Engine("datasette", table, build, "HTTP, table _search, unranked (rowid order)",
-               close),
+        Engine("datasette", table, build, "HTTP, table _search, unranked (rowid order)"
+               + reused, close, bytes=folder_bytes(db_path), reused=previous is not None),
         Engine("datasette-ranked", ranked, 0.0, "HTTP, SQL ORDER BY rank (BM25); hits capped"
                f" at {LIMIT}"),
     ]
 
 
-# -- (c) opis: the hook ---------------------------------------------------------------------------
-
-_opis: dict[str, Any] = {}
+# -- (c) opis ------------------------------------------------------------------------------------
 
 
-def opis_setup(corpus: Path, work: Path) -> str:
-    """Ingest the corpus into a fresh opis archive (SQLite file + Tantivy index).
+def opis_request(query: Query) -> Any:
+    """The ``SearchRequest`` the search page sends for ``query``, made by the page's own
+    ``SearchParams`` (``/search?q=...&language=ru``): 20 hits, facets on at the page's
+    sizes, so what is timed is what a reader waits for, less HTML and HTTP."""
+    from opis.web.search import SearchParams
 
-    ``Archive.ingest`` reads the JSON Lines when the archive-JSON reader is registered;
-    until then the records are read with ``opis.readers.wcda_json`` and stored with
-    ``Archive.put``, or, without that reader, the corpus is written again as text exports
-    and ingested. Returns how it was done.
-    """
-    from opis.search.base import SearchRequest
+    filters = {"language": [LANGUAGES[query.language]]} if query.language else {}
+    return SearchParams(q=query.opis(), filters=filters).request()
+
+
+def archive_engine(archive: Any, name: str = "opis", note: str = "in-process",
+                   build_seconds: float = 0.0) -> Engine:
+    """An engine over an open ``opis.services.archive.Archive``: ``Archive.search`` of
+    :func:`opis_request`, in-process; closing the engine closes the archive."""
+
+    def run(q: Query) -> int:
+        return archive.search(opis_request(q)).result.total
+
+    return Engine(name, run, build_seconds, note, archive.close)
+
+
+def opis_setup(corpus: Path, work: Path, seed: int) -> tuple[Any, str]:
+    """An archive (SQLite file + Tantivy index in ``work``) holding the corpus, and how it
+    got there: ``Archive.ingest`` of the JSON Lines, or of text exports of the same records
+    if this opis cannot read them; a kept ``--work`` archive of the same size is reused."""
     from opis.services.archive import Archive
 
-    if not (hasattr(Archive, "ingest") and hasattr(Archive, "search")):
-        raise ImportError("opis.services.archive.Archive has no ingest/search")
     archive = Archive(str(work / "opis.db"))
-    _opis.update(archive=archive, request=SearchRequest)
     docs = sum(1 for _ in read_corpus(corpus))
     if archive.count() == docs:  # a kept --work folder: the same corpus is already in
-        return f"reused the archive in {work} ({docs} records)"
+        return archive, f"reused the archive in {work} ({docs} records)"
     report = archive.ingest([corpus])
     if not report.failed:
-        return f"Archive.ingest of the JSON Lines ({len(report.added)} records)"
-    try:
-        from opis.readers import wcda_json
-    except ImportError:
-        text = work / "corpus-text"
-        generate(text, docs, seed=_opis["seed"], fmt="text")
-        report = archive.ingest([text])
-        if report.failed:
-            raise RuntimeError(f"opis ingest failed: {report.failed[0]}") from None
-        return f"Archive.ingest of text exports ({len(report.added)} records)"
-    n = 0
-    for path in sorted(corpus.glob("*.jsonl")):
-        n += len(archive.put(wcda_json.read(path), reason=f"bench {path.name}"))
-    return f"wcda_json.read + Archive.put ({n} records; ingest: {report.failed[0].message})"
-
-
-def opis_search(query: Query) -> float:
-    """Seconds opis takes to answer ``query``: the hook the integrator wires to opis.
-
-    Uses ``Archive.search(SearchRequest(query=..., limit=20))`` from opis.services.archive
-    and opis.search.base; the total hits of the last call are in ``_opis["total"]``.
-    """
-    request = _opis["request"](query=query.opis(), limit=LIMIT,
-                               languages=[LANGUAGES[query.language]] if query.language else [])
-    started = time.perf_counter()
-    timed = _opis["archive"].search(request)
-    elapsed = time.perf_counter() - started
-    _opis["total"] = timed.result.total
-    return elapsed
+        return archive, f"Archive.ingest of the JSON Lines ({len(report.added)} records)"
+    text = work / "corpus-text"
+    generate(text, docs, seed=seed, fmt="text")
+    report = archive.ingest([text])
+    if report.failed:
+        archive.close()
+        raise RuntimeError(f"opis ingest failed: {report.failed[0]}")
+    return archive, f"Archive.ingest of text exports ({len(report.added)} records)"
 
 
 def opis_engine(corpus: Path, work: Path, seed: int) -> Engine:
-    _opis["seed"] = seed
     started = time.perf_counter()
-    how = opis_setup(corpus, work)
-
-    def run(q: Query) -> int:
-        opis_search(q)
-        return _opis["total"]
-
-    return Engine("opis", run, time.perf_counter() - started, f"in-process; {how}",
-                  lambda: _opis["archive"].close())
+    archive, how = opis_setup(corpus, work, seed)
+    return archive_engine(archive, "opis", f"in-process; {how}", time.perf_counter() - started)
 
 
 # -- measuring and reporting -------------------------------------------------------------------
@@ -420,7 +460,8 @@ def main() -> None:
                         help="comma-separated: tantivy, datasette, opis")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--work", type=Path, help="keep the corpus and indexes here (a "
-                        "second run with the same --docs/--seed reuses the opis archive)")
+                        "second run with the same --docs/--seed reuses the opis archive, "
+                        "the Tantivy index and the FTS database)")
     args = parser.parse_args()
     wanted = {e.strip() for e in args.engines.split(",") if e.strip()}
 
@@ -430,14 +471,17 @@ def main() -> None:
         corpus = work / "corpus"
         print(f"{args.docs:,} records, seed {args.seed}, {args.queries} queries of each kind; "
               f"{platform.python_version()}, {os.cpu_count()} cores")
+        for stale in corpus.glob("*.jsonl"):  # shards of a larger earlier run
+            stale.unlink()
         report = generate(corpus, args.docs, seed=args.seed)
         print(f"generated {report.bytes / 1e6:.1f} MB in {report.seconds:.1f} s")
         queries = build_queries(args.queries, args.seed)
+        reuse = args.work is not None
 
         engines: list[Engine] = []
         builders: list[tuple[str, Callable[[], list[Engine]]]] = [
-            ("tantivy", lambda: [tantivy_engine(corpus, work)]),
-            ("datasette", lambda: datasette_engines(corpus, work)),
+            ("tantivy", lambda: [tantivy_engine(corpus, work, reuse, args.docs)]),
+            ("datasette", lambda: datasette_engines(corpus, work, reuse, args.docs)),
             ("opis", lambda: [opis_engine(corpus, work, args.seed)]),
         ]
         results: dict[str, dict[str, dict[str, float]]] = {}
