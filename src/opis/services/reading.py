@@ -30,7 +30,7 @@ from opis.model import Record
 from opis.model.entity import Entity
 from opis.services.archive import Archive
 from opis.store import entities as entity_store
-from opis.store.tables import CollectionRow, EntityRow, MentionRow, RecordRow
+from opis.store.tables import CollectionRow, EntityRow, MentionRow, RecordRow, RevisionRow
 
 PUBLISHED = RecordRow.status == "published"
 # An entity named in more records than this says little about how two records relate
@@ -105,10 +105,14 @@ _CACHES_LOCK = threading.Lock()
 
 
 def _stamp(session: Session) -> tuple:
-    """Changes whenever a record or a collection is added, changed, withdrawn or deleted."""
-    parts = (select(func.count()).select_from(RecordRow),
+    """Changes whenever a record or a collection is added, changed, withdrawn or deleted.
+
+    Every change to a record (withdrawals too) writes a revision, and records are never
+    deleted, so the newest revision's id says it; it is read from the primary key's
+    index. Counting the records did too, but took a scan per page (a hundred
+    milliseconds at a million records)."""
+    parts = (select(func.max(RevisionRow.id)),
              select(func.max(RecordRow.updated_at)),
-             select(func.count()).select_from(RecordRow).where(PUBLISHED),
              select(func.count()).select_from(CollectionRow),
              select(func.max(CollectionRow.updated_at)))
     row = session.execute(select(*(p.scalar_subquery() for p in parts))).one()
@@ -481,7 +485,7 @@ def related(archive: Archive, record: Record, limit: int = 5,
     why_subjects: dict[str, list[str]] = defaultdict(list)
     with archive.db.sessions() as session:
         total = session.scalar(select(func.count()).select_from(RecordRow).where(PUBLISHED)) or 1
-        df = entity_store.mention_counts(session, mine)
+        df = entity_store.mention_counts_upto(session, mine, COMMON_ENTITY + 1)
         useful = [e for e in mine if 0 < df.get(e, 0) <= COMMON_ENTITY]
         pairs = session.execute(
             select(MentionRow.entity_id, MentionRow.record_id).distinct()
