@@ -212,3 +212,22 @@ def test_a_database_error_is_a_reported_failure_not_a_traceback(tmp_path, monkey
     monkeypatch.undo()
     assert archive.ingest([src], workers=1).ok and archive.count() == 4
     archive.close()
+
+
+def test_ingest_leaves_planner_statistics(tmp_path):
+    """Without statistics SQLite read a page of hits through the index on ``status`` and
+    scanned every record; after an ingest (or opening an older archive) it has them and
+    looks hits up by id."""
+    src = many_records(tmp_path / "many.jsonl", 30)
+    archive = Archive(str(tmp_path / "a.db"))
+    archive.ingest([src], workers=1)
+    archive.close()
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        assert db.execute("select count(*) from sqlite_stat1 where tbl = 'records'").fetchone()[0]
+        plan = db.execute("explain query plan select id, data from records "
+                          "where id in ('700001', '700002') and status = 'published'").fetchall()
+        assert "status" not in str(plan)
+        db.execute("drop table sqlite_stat1")
+    Archive(str(tmp_path / "a.db")).close()  # an archive without statistics gains them
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        assert db.execute("select count(*) from sqlite_stat1").fetchone()[0]
