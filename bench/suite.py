@@ -576,7 +576,7 @@ def ingest_table(size: dict[str, Any]) -> Table:
             f"{r.get('records_per_s', 0):,.0f}", f"{r.get('peak_rss_mb') or 0:,.0f} MB",
             f"{r.get('peak_main_rss_mb') or 0:,.0f} / {r.get('peak_workers_rss_mb') or 0:,.0f} MB",
             fmt_bytes(s.get("db_bytes_per_record")), fmt_bytes(s.get("index_bytes_per_record")),
-            fmt_bytes(s.get("total_bytes")), str(r.get("load_avg", ["–"])[0])])
+            fmt_bytes(s.get("total_bytes")), str((r.get("load_avg") or ["–"])[0])])
     for name in ("tantivy", "datasette"):
         e = size["engines"].get(name)
         if e:
