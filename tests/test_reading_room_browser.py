@@ -72,22 +72,10 @@ def test_name_link_to_person_to_network(page, demo_server):
     link.click()
     page.wait_for_url(f"{demo_server}/person/syngman-rhee")
     assert page.locator("h1").inner_text() == "Syngman Rhee"
-    page.wait_for_selector(".chart-network.drawn canvas")
-    # Click a node: find where the chart drew it.
-    spot = page.evaluate("""() => {
-        const el = document.querySelector('.chart-network');
-        const chart = echarts.getInstanceByDom(el);
-        const data = chart.getModel().getSeriesByIndex(0).getData();
-        for (let i = 0; i < data.count(); i++) {
-            const item = data.getRawDataItem(i);
-            if (item.center) continue;
-            const g = data.getItemGraphicEl(i);
-            const m = g.transform;
-            const box = el.getBoundingClientRect();
-            return {x: box.left + m[4], y: box.top + m[5], id: item.id};
-        }
-    }""")
-    page.mouse.click(spot["x"], spot["y"])
+    # Click a person on the network (an SVG link drawn on the server).
+    node = page.locator(".chart-network a.net-node").first
+    spot = {"id": node.get_attribute("data-id")}
+    node.locator("circle").click()
     page.wait_for_url(re.compile(r".*/search\?person=.*"))
     url = page.url.replace("%2F", "/")
     assert "person=person/syngman-rhee" in url and f"person={spot['id']}" in url
@@ -164,16 +152,10 @@ def test_versions_tabs_and_side_by_side(browser, tmp_path):
 
 def test_timeline_chart_opens_a_year(page, demo_server):
     page.goto(f"{demo_server}/browse/years")
-    page.wait_for_selector(".chart.drawn canvas")
     assert not page.locator("details.chart-numbers").get_attribute("open")
-    spot = page.evaluate("""() => {
-        const el = document.querySelector('.chart');
-        const chart = echarts.getInstanceByDom(el);
-        const [x, y] = chart.convertToPixel({seriesIndex: 0}, ['1955', 12]);
-        const box = el.getBoundingClientRect();
-        return {x: box.left + x, y: box.top + y};
-    }""")
-    page.mouse.click(spot["x"], spot["y"])
+    bar = page.locator('.chart-svg a[href*="year=1955"]')
+    assert bar.locator("title").text_content() == "1955: 24 documents"
+    bar.locator("rect").click()
     page.wait_for_url(re.compile(r".*/search\?year=1955.*"))
     assert int(page.locator(".result-count strong").inner_text()) == 24
     assert not page.problems, page.problems

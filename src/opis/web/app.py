@@ -24,6 +24,7 @@ from opis.search.base import SearchRequest
 from opis.services import reading
 from opis.services.archive import Archive
 from opis.web import api, browse, documents, entities, search, zotero
+from opis.web.charts import network_svg, timeline_svg
 from opis.web.curation import install_curation
 from opis.web.deps import page
 from opis.web.oai import install_oai
@@ -39,13 +40,12 @@ PAGE_SIZE = search.PAGE_SIZE
 
 
 class Static(StaticFiles):
-    """Static files with a cache lifetime: the vendored chart library is 1 MB."""
+    """Static files (stylesheets, the small scripts) with a cache lifetime of ten minutes."""
 
     def file_response(self, full_path: os.PathLike | str, stat_result: os.stat_result,
                       scope: Scope, status_code: int = 200) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
-        response.headers["Cache-Control"] = "public, max-age=86400" if "/vendor/" in str(
-            full_path) else "public, max-age=600"
+        response.headers["Cache-Control"] = "public, max-age=600"
         return response
 
 
@@ -56,6 +56,8 @@ def create_app(archive: Archive) -> FastAPI:
                   "has a JSON twin at the same path plus .json.")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["language_name"] = language_name
+    templates.env.globals["timeline_svg"] = timeline_svg
+    templates.env.globals["network_svg"] = network_svg
     templates.env.globals["role_labels"] = ROLE_LABELS
     templates.env.globals["entity_url"] = entity_url
     templates.env.globals["meta_tags"] = zotero.meta_tags
