@@ -231,3 +231,37 @@ def test_ingest_leaves_planner_statistics(tmp_path):
     Archive(str(tmp_path / "a.db")).close()  # an archive without statistics gains them
     with sqlite3.connect(tmp_path / "a.db") as db:
         assert db.execute("select count(*) from sqlite_stat1").fetchone()[0]
+
+
+def test_the_cycle_collector_is_paused_during_an_ingest_and_restored_after(tmp_path,
+                                                                           monkeypatch):
+    """Ingest runs without Python's cycle collector (30% of its time), collects between
+    batches, and leaves the collector as it found it, even when pauses nest."""
+    import gc
+
+    from opis.services import pipeline
+
+    seen = []
+    real = pipeline.collect_garbage
+    monkeypatch.setattr("opis.services.archive.collect_garbage",
+                        lambda: (seen.append(gc.isenabled()), real()))
+    src = many_records(tmp_path / "in.jsonl", 30)
+    archive = Archive(str(tmp_path / "a.db"))
+    try:
+        assert archive.ingest([src], batch_size=10).ok
+    finally:
+        archive.close()
+    assert seen == [False, False, False]  # once a batch, with the collector off
+    assert gc.isenabled()
+    with pipeline.collection_paused():
+        with pipeline.collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with pipeline.collection_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had turned it off keeps it off
+    finally:
+        gc.enable()

@@ -30,7 +30,7 @@ from opis.search.names import expand
 from opis.search.query import parse_query
 from opis.services.attachments import AttachmentStore
 from opis.services.entities import FileContext, Linker
-from opis.services.pipeline import Extractor, Pending
+from opis.services.pipeline import Extractor, Pending, collect_garbage, collection_paused
 from opis.store import audit, collections
 from opis.store import entities as entity_store
 from opis.store import records as store
@@ -294,7 +294,7 @@ class Archive:
             if record.id not in batch.changed:
                 statuses[record.id] = "unchanged"
                 continue
-            linker.link(record, found.get(record.id))
+            linker.link(record, found.get(record.id), preloaded=record.id in found)
             changed.append(record)
         stored = store.put_records(session, changed, author=author, reason=reason,
                                    digests=batch.digests)
@@ -329,7 +329,7 @@ class Archive:
         files = list(discover(paths))
         state = IngestProgress(files_total=len(files),
                                bytes_total=sum(_size(f) for f in files), started=started)
-        with Extractor(workers) as extractor:
+        with Extractor(workers) as extractor, collection_paused():
             for path in files:
                 state.path = path
                 try:
@@ -401,6 +401,7 @@ class Archive:
             statuses = self._store(prepared, author="ingest", reason=f"ingest {path.name}",
                                    context=context, dry_run=dry_run)
             storing = False
+            collect_garbage()
             for rid, status in statuses.items():
                 getattr(report, status).append(rid)
             state.records_done += len(statuses)

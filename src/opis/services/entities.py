@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,13 @@ class FileContext:
     # only break ties between rivals, and counting a popular name's mentions again for
     # every batch would make ingest slower as the archive grows.
     rival_counts: dict[tuple[str, ...], dict[str, int]] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=65536)
+def _ends(spelling: str) -> tuple[str, ...]:
+    """The first and last words of a name of several words ("Kim Il Sung": Kim, Sung)."""
+    words = spelling.replace(",", " ").split()
+    return (words[0], words[-1]) if len(words) > 1 else ()
 
 
 class Linker:
@@ -144,9 +152,11 @@ class Linker:
                     keys.add(authority.key(c.known.preferred))
         self._load_keys(keys)
 
-    def link(self, record: Record, cands: list[Candidate] | None = None) -> None:
+    def link(self, record: Record, cands: list[Candidate] | None = None, *,
+             preloaded: bool = False) -> None:
         """Replace ``record.mentions`` with resolved mentions (reader's and extracted);
-        ``cands`` are the extractor's findings when they were computed elsewhere."""
+        ``cands`` are the extractor's findings when they were computed elsewhere, and
+        ``preloaded`` when ``preload`` has looked up their names already."""
         mentions: list[Mention] = []
         in_record: set[str] = set()
         taken: list[tuple[int, int]] = []
@@ -160,11 +170,17 @@ class Linker:
                 taken.append((m.start, m.end))
         if cands is None:
             cands = extract(record, default_gazetteer())
-        self._load_keys({authority.key(c.text) for c in cands} |
-                        {authority.key(c.known.preferred) for c in cands if c.known})
+        if not preloaded:
+            self._load_keys({authority.key(c.text) for c in cands} |
+                            {authority.key(c.known.preferred) for c in cands if c.known})
         resolved: dict[int, str] = {}
+        # The same words in one record name the same entity: a name is resolved once per
+        # record, not at each of its mentions (a record names 26 people ~90 times).
+        said: dict[tuple, str | None] = {}
         # Full names first, so a lone surname can then join the person it abbreviates.
-        order = sorted(range(len(cands)), key=lambda i: (self._is_surname(cands[i]), i))
+        surname = [self._is_surname(c) for c in cands]
+        order = [i for i, s in enumerate(surname) if not s] + \
+                [i for i, s in enumerate(surname) if s]
         for i in order:
             c = cands[i]
             if taken and c.start is not None and any(c.start < e and s < c.end
@@ -172,7 +188,12 @@ class Linker:
                 continue
             eid = resolved.get(c.same_as) if c.same_as is not None else None
             if eid is None:
-                eid = self.resolve(c, in_record)
+                words = (c.kind, c.text, c.known.preferred if c.known else None,
+                         c.field == "metadata")
+                if words in said:
+                    eid = said[words]
+                else:
+                    eid = said[words] = self.resolve(c, in_record)
             else:
                 self._add_spelling(eid, authority.clean_name(c.text))
             if eid is None:
@@ -194,11 +215,8 @@ class Linker:
         for eid in in_record:
             if self._kinds.get(eid) != "person":
                 continue
-            for spelling in self._spellings.get(eid, ()):
-                words = spelling.replace(",", " ").split()
-                if len(words) > 1 and surname in (words[0], words[-1]):
-                    matches.add(eid)
-                    break
+            if any(surname in _ends(spelling) for spelling in self._spellings.get(eid, ())):
+                matches.add(eid)
         return matches.pop() if len(matches) == 1 else None
 
     def resolve(self, c: Candidate, in_record: set[str]) -> str | None:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
+import itertools
 import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 
@@ -30,7 +33,49 @@ def _die_with_parent() -> None:
 
 
 def _extract_many(records: list[Record]) -> list[list[Candidate]]:
-    return [extract(r) for r in records]
+    with collection_paused():
+        return [extract(r) for r in records]
+
+
+_pauses = 0
+_pauses_lock = threading.Lock()
+_enabled_before = True
+
+
+@contextlib.contextmanager
+def collection_paused() -> Iterator[None]:
+    """Run without Python's cycle collector; ``collect_garbage`` runs it between batches.
+
+    An ingest allocates millions of small objects (a record's ~90 mentions, candidates,
+    rows) and keeps large memos alive, so the collector, which runs after every 700
+    allocations and now and then walks every live object, took 30% of the main process
+    (2.8 ms a record, 1.9 without it) and 10% of the workers. Almost nothing an ingest
+    allocates forms a cycle: reference counting frees it, and the cycles that remain
+    are collected after each batch. Nested and concurrent pauses (two ingests in one
+    web process) re-enable the collector only when the last one ends."""
+    global _pauses, _enabled_before
+    with _pauses_lock:
+        _pauses += 1
+        if _pauses == 1:
+            _enabled_before = gc.isenabled()
+            gc.disable()
+    try:
+        yield
+    finally:
+        with _pauses_lock:
+            _pauses -= 1
+            if _pauses == 0 and _enabled_before:
+                gc.enable()
+
+
+_collections = itertools.count(1)
+
+
+def collect_garbage() -> None:
+    """The cycle collection a paused ingest owes, between two batches: the young
+    generations each time, every live object every twentieth time (a full walk of a
+    large ingest's memos takes a few hundred milliseconds)."""
+    gc.collect(2 if next(_collections) % 20 == 0 else 1)
 
 
 class Extractor:
