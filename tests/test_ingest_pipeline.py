@@ -251,7 +251,7 @@ def test_the_cycle_collector_is_paused_during_an_ingest_and_restored_after(tmp_p
         assert archive.ingest([src], batch_size=10).ok
     finally:
         archive.close()
-    assert seen == [False, False, False]  # once a batch, with the collector off
+    assert seen == [False, False, False]  # asked after each batch, the collector off
     assert gc.isenabled()
     with pipeline.collection_paused():
         with pipeline.collection_paused():
