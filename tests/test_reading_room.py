@@ -420,3 +420,29 @@ def test_no_inline_script_or_style_in_any_page(client):
         assert not re.search(r'<script(?![^>]*\b(?:src=|type="application/ld\+json"))[^>]*>',
                              html), url
         assert " style=" not in html and not re.search(r"\son[a-z]+=", html), url
+
+
+def test_related_by_a_shared_subject_heading_only(tmp_path):
+    """With no rare name in common, records filed under the same heading are related;
+    a heading that merely contains the same words is not the same heading."""
+    from opis.model import Record
+    from opis.services.archive import Archive
+
+    archive = Archive(str(tmp_path / "subjects.db"))
+    try:
+        heading = "Korea (North)--Foreign relations--Soviet Union"
+        archive.put([
+            Record("s1", "Grain deliveries", "The harvest was poor this year.", date="1956",
+                   subjects=[heading]),
+            Record("s2", "Railway repairs", "Bridges were rebuilt in spring.", date="1957",
+                   subjects=["Korea (North)--Foreign  relations--Soviet Union"]),
+            Record("s3", "Fishing fleet", "Trawlers returned to port.", date="1958",
+                   subjects=["Korea (North)--Foreign relations--Soviet Union--Economic"
+                             " aspects"]),
+            Record("s4", "Weather", "It rained.", date="1959", subjects=["Climate"]),
+        ])
+        found = reading.related(archive, archive.get("s1"), 5)
+        assert [r.record.id for r in found] == ["s2"]
+        assert found[0].subjects == [heading]
+    finally:
+        archive.close()
