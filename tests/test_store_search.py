@@ -178,3 +178,41 @@ def test_reindex_rebuilds(archive, tmp_path):
     _ingest(archive, tmp_path)
     assert archive.reindex() == 2
     assert ids(archive, "Mikoyan") == ["114165"]
+
+
+def test_facet_counts_of_a_large_result_are_estimated_from_a_sample(tmp_path, monkeypatch):
+    """Above a number of hits the counts come from a fixed sample of documents, scaled up,
+    and say so (the page marks them ≈, the API gives the share); browse pages and any
+    request asking for exact counts get exact ones."""
+    from fastapi.testclient import TestClient
+
+    from opis.model import Record
+    from opis.search import tantivy_engine
+    from opis.services.archive import Archive
+    from opis.web.app import create_app
+
+    monkeypatch.setattr(tantivy_engine, "FACET_EXACT_UP_TO", 100)
+    monkeypatch.setattr(tantivy_engine, "FACET_SAMPLE", 150)
+    archive = Archive(str(tmp_path / "many.db"))
+    try:
+        archive.put([Record(f"r{i}", f"Report {i}", "The harvest was counted again.",
+                            date=f"{1950 + i % 3}", original_language="ru" if i % 3 else "en")
+                     for i in range(300)])
+        estimated = archive.search(SearchRequest(query="harvest")).result
+        assert estimated.total == 300 and estimated.facets_sampled == 0.5
+        counts = dict(estimated.facets["language"])
+        assert abs(counts["ru"] - 200) <= 40 and abs(counts["en"] - 100) <= 40
+        exact = archive.search(SearchRequest(query="harvest", exact_facets=True)).result
+        assert exact.facets_sampled is None and dict(exact.facets["language"]) == \
+            {"ru": 200, "en": 100}
+        few = archive.search(SearchRequest(query="harvest", years=[1950])).result
+        assert few.total == 100 and few.facets_sampled is None  # at the limit: exact
+        client = TestClient(create_app(archive))
+        page = client.get("/search", params={"q": "harvest"}).text
+        assert 'id="facets-estimated"' in page and "≈" in page
+        assert client.get("/api/v1/search", params={"q": "harvest"}).json()[
+            "facets_sampled"] == 0.5
+        assert client.get("/api/v1/search", params={"q": "harvest", "year": "1950"}).json()[
+            "facets_sampled"] is None
+    finally:
+        archive.close()

@@ -33,6 +33,9 @@ class SearchRequest:
     collections: list[str] = field(default_factory=list)
     facet_size: int = 15
     facets: bool = True
+    # Browse pages list every year or repository with its count: they ask for exact
+    # counts however many documents match. A search may have them estimated.
+    exact_facets: bool = False
 
 
 @dataclass
@@ -68,6 +71,9 @@ class SearchResult:
     hits: list[Hit]
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     query: Node | None = None
+    # The facet counts were estimated from a sample of the hits (a search matching a
+    # large part of a large archive); None when they are exact, else the share sampled.
+    facets_sampled: float | None = None
 
 
 class SearchEngine(Protocol):

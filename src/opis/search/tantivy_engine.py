@@ -12,6 +12,7 @@ import math
 import os
 import re
 import shutil
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -32,7 +33,13 @@ from opis.search.base import (
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
 
-SCHEMA_VERSION = 4  # 4: subject headings as keywords
+SCHEMA_VERSION = 4  # 4: subject headings as keywords, sample buckets
+SAMPLE_BUCKETS = 64
+# Facet counts are exact up to this many hits; above it they are estimated from a sample
+# of about FACET_SAMPLE hits. Counting ten fields (four of them about 26 names a document)
+# over every hit cost 0.28 microseconds a hit: 160 ms for a word in 570,000 documents.
+FACET_EXACT_UP_TO = 50_000
+FACET_SAMPLE = 25_000
 LANG_FIELDS = {"text_ru": "ru_stem", "text_de": "de_stem"}
 KEYWORD_FIELDS = ("person", "place", "organization", "event", "repository",
                   "classification", "collection")
@@ -58,6 +65,9 @@ def build_schema() -> tantivy.Schema:
     # Whole subject headings as keywords: related documents weigh a shared heading by its
     # rarity with a term lookup (a phrase over the metadata took 45 ms at 520,000 records).
     sb.add_text_field("subject", stored=False, tokenizer_name="raw")
+    # A fixed pseudo-random bucket per document: facet counts of a search matching a large
+    # part of the archive are estimated from the hits in a few buckets.
+    sb.add_integer_field("sample", indexed=True, fast=False, stored=False)
     sb.add_integer_field("year", indexed=True, fast=True, stored=False)
     sb.add_integer_field("decade", indexed=True, fast=True, stored=False)
     return sb.build()
@@ -182,6 +192,7 @@ class TantivyEngine:
         doc.add_text("text_de", by_language["de"])
         doc.add_text("text_cjk", by_language["cjk"])
         doc.add_text("date", record.date or "")
+        doc.add_integer("sample", zlib.crc32(record.id.encode()) % SAMPLE_BUCKETS)
         span = bounds(record.date)
         if span:
             doc.add_integer("date_start", day_number(span[0]))
@@ -298,8 +309,11 @@ class TantivyEngine:
             hits.append(Hit(id=doc.get_first("id"), score=float(score),
                             title=doc.get_first("title") or "", date=doc.get_first("date") or None,
                             snippet=snippet))
-        facets = self._facets(searcher, query, request) if request.facets else {}
-        return SearchResult(total=result.count or 0, hits=hits, facets=facets, query=node)
+        total = result.count or 0
+        facets, sampled = self._facets(searcher, query, request, total) if request.facets \
+            else ({}, None)
+        return SearchResult(total=total, hits=hits, facets=facets, query=node,
+                            facets_sampled=sampled)
 
     def related(self, entities: dict[str, str], subjects: list[str], exclude: str,
                 limit: int, common: int) -> list[tuple[str, float, dict[str, float]]]:
@@ -350,8 +364,19 @@ class TantivyEngine:
         return q
 
     def _facets(self, searcher: tantivy.Searcher, query: tantivy.Query,
-                request: SearchRequest) -> dict:
-        """Counts per value over every hit (not just the page), in one aggregation pass."""
+                request: SearchRequest, total: int) -> tuple[dict, float | None]:
+        """Counts per value over every hit (not just the page), in one aggregation pass;
+        over the hits in a few sample buckets when there are many (then each count is
+        scaled up and the share sampled is returned with them)."""
+        share = None
+        if not request.exact_facets and total > FACET_EXACT_UP_TO:
+            buckets = max(1, math.ceil(SAMPLE_BUCKETS * FACET_SAMPLE / total))
+            if buckets < SAMPLE_BUCKETS:
+                share = buckets / SAMPLE_BUCKETS
+                query = tantivy.Query.boolean_query([
+                    (tantivy.Occur.Must, query),
+                    (tantivy.Occur.Must, tantivy.Query.term_set_query(
+                        self.schema, "sample", list(range(buckets))))])
         size = request.facet_size
         spec = {"language": {"terms": {"field": "lang", "size": 60}},
                 "year": {"terms": {"field": "year", "size": 200}},
@@ -362,8 +387,10 @@ class TantivyEngine:
         out = {}
         for name in FACETS:
             buckets = agg.get(name, {}).get("buckets", [])
-            values = [(b["key"], b["doc_count"]) for b in buckets if b["key"] not in ("", None)]
+            values = [(b["key"], b["doc_count"] if share is None
+                       else max(1, round(b["doc_count"] / share)))
+                      for b in buckets if b["key"] not in ("", None)]
             if name in ("year", "decade"):
                 values = sorted((int(k), n) for k, n in values)
             out[name] = values
-        return out
+        return out, share

@@ -129,6 +129,9 @@ class SearchOut(BaseModel):
     milliseconds: float
     hits: list[HitOut]
     facets: dict[str, list[FacetOut]]
+    facets_sampled: float | None = Field(
+        None, description="null when the facet counts are exact; else the share of the hits "
+        "they were counted over and scaled up from (a search matching many documents)")
     spellings: list[Spelling]
     next_cursor: str | None
 
@@ -208,6 +211,7 @@ def api_search(request: Request, params: SearchParams = Depends(search_params),
     end = offset + len(r.hits)
     return {"query": params.q, "total": r.total, "milliseconds": round(timed.milliseconds, 2),
             "hits": [hit_json(h, timed.records) for h in r.hits], "facets": facets_json(timed),
+            "facets_sampled": r.facets_sampled,
             "spellings": [{"typed": t, "variants": v} for t, v in spellings(r.query)],
             "next_cursor": encode_cursor([end]) if end < r.total and r.hits else None}
 

@@ -93,7 +93,7 @@ def create_app(archive: Archive) -> FastAPI:
                     message="Something went wrong on our side. Please try again.")
 
     def home_data() -> dict:
-        timed = archive.search(SearchRequest(limit=1))
+        timed = archive.search(SearchRequest(limit=1, exact_facets=True))
         return {
             "total": archive.count(),
             "recent": [{"id": r.id, "title": r.title, "date": r.date,

@@ -70,7 +70,7 @@ def search_url(**params: Any) -> str:
 @twin("/browse", "browse.html", "What there is to browse")
 def browse_index(request: Request) -> dict:
     archive = archive_of(request)
-    timed = archive.search(SearchRequest(limit=1, facet_size=500))
+    timed = archive.search(SearchRequest(limit=1, facet_size=500, exact_facets=True))
     years = [y for y, _ in timed.result.facets.get("year", [])]
     return {
         "total": timed.result.total,
@@ -88,7 +88,7 @@ def browse_index(request: Request) -> dict:
 
 @twin("/browse/years", "browse_years.html", "Documents per year")
 def browse_years(request: Request) -> dict:
-    timed = archive_of(request).search(SearchRequest(limit=1))
+    timed = archive_of(request).search(SearchRequest(limit=1, exact_facets=True))
     facets = timed.result.facets
     years = sorted(facets.get("year", []))
     dated = sum(n for _, n in years)
@@ -160,7 +160,8 @@ def browse_subject(request: Request, heading: str) -> dict:
 
 @twin("/browse/repositories", "browse_repositories.html", "Holding archives")
 def browse_repositories(request: Request) -> dict:
-    timed = archive_of(request).search(SearchRequest(limit=1, facet_size=1000))
+    timed = archive_of(request).search(SearchRequest(limit=1, facet_size=1000,
+                                                      exact_facets=True))
     repos = timed.result.facets.get("repository", [])
     return {"total": len(repos), "repositories": [
         {"name": r, "records": n, "url": search_url(repository=r)} for r, n in repos]}

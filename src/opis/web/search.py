@@ -311,5 +311,5 @@ def search_json(request: Request, params: SearchParams = Depends(search_params))
             "to": params.date_to or None, "sort": params.sort,
             "spellings": [{"typed": t, "variants": v} for t, v in spellings(r.query)],
             "hits": [hit_json(h, timed.records) for h in r.hits],
-            "facets": facets_json(timed),
+            "facets": facets_json(timed), "facets_sampled": r.facets_sampled,
             "suggestions": suggestions(params, timed, request) if r.total == 0 else []}
