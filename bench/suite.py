@@ -525,6 +525,40 @@ def new_size(docs: int) -> dict[str, Any]:
             "document_page_ms": {}, "ratios": {}, "errors": [], "stage_seconds": {}}
 
 
+def carry_over(size: dict[str, Any], old: dict[str, Any] | None, engines: set[str],
+               backends: list[str]) -> None:
+    """Keep, for a size run again with fewer engines or backends, the figures an earlier
+    run measured for the others (on a small disk: measure Datasette and Tantivy at a
+    million records, delete their 35 GB, then ingest opis). The ratio tables then
+    compare figures of two runs on the same corpus; ``carried`` says which."""
+    if not old or old.get("corpus", {}) is None:
+        return
+    carried = []
+    for engine, names in (("tantivy", ["tantivy"]),
+                          ("datasette", ["datasette", "datasette-ranked"])):
+        if engine in engines:
+            continue
+        for name in names:
+            if name in old.get("latency_ms", {}):
+                size["latency_ms"][name] = old["latency_ms"][name]
+                size["engines"][name] = old.get("engines", {}).get(name)
+                carried.append(name)
+    for backend, figures in old.get("ingest", {}).items():
+        if "opis" in engines and backend in backends:
+            continue
+        size["ingest"][backend] = figures
+        for key in ("storage", "document_page_ms", "ratios"):
+            if backend in old.get(key, {}):
+                size[key][backend] = old[key][backend]
+        for suffix in ("", "-nofacets"):
+            name = f"opis-{backend}{suffix}"
+            if name in old.get("latency_ms", {}):
+                size["latency_ms"][name] = old["latency_ms"][name]
+        carried.append(f"opis-{backend}")
+    if carried:
+        size["carried"] = {"names": carried, "from_run_started": old.get("started")}
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Atomically: a crash while writing never leaves half a file."""
     tmp = path.with_name(path.name + ".tmp")
@@ -687,6 +721,10 @@ def markdown(doc: dict[str, Any]) -> str:
         parts += [f"### {int(label):,} records", "",
                   f"Load average {la['start'][0]} at the start, "
                   f"{(la['end'] or ['?'])[0]} at the end.", ""]
+        if size.get("carried"):
+            parts += [f"Measured in an earlier run on the same corpus (started "
+                      f"{size['carried']['from_run_started']}): "
+                      f"{', '.join(size['carried']['names'])}.", ""]
         for t in filled([ingest_table(size), latency_table(size), ratio_table(size)]):
             parts += [render_markdown(t), ""]
         for err in size["errors"]:
@@ -827,10 +865,15 @@ def main(argv: list[str] | None = None) -> int:
     say(f"sizes {', '.join(f'{n:,}' for n in args.size_list)}; backends "
         f"{', '.join(args.backend_list)}; engines {', '.join(sorted(args.engine_set))}; "
         f"{args.queries} queries of each kind; load {load_average()}")
+    before = earlier_sizes(args.json, set())
     for docs in args.size_list:
         size = doc["sizes"][str(docs)] = new_size(docs)
+        carry_over(size, before.get(str(docs)), args.engine_set, args.backend_list)
         try:
             run_size(docs, args, size, queries, save)
+            for backend in size["ingest"]:  # carried figures compared with new ones
+                if f"opis-{backend}" in size["latency_ms"]:
+                    size["ratios"][backend] = ratios(size["latency_ms"], backend)
             size["status"] = "complete" if not size["errors"] else "complete with errors"
         except BaseException:
             size["status"] = "interrupted"

@@ -76,3 +76,14 @@ def test_suite_smoke(tmp_path: Path) -> None:
     assert size["ingest"]["sqlite"]["reused"] is True
     assert set(size["latency_ms"]) == {"opis-sqlite", "opis-sqlite-nofacets"}
     assert size["corpus"]["reused"] is True
+
+    # Into the same --json with opis only: Tantivy's and Datasette's figures of the first
+    # run are kept (a small disk can delete their indexes before opis is ingested), and
+    # the ratios compare them with the new opis figures.
+    merged = run_suite(work, tmp_path / "results.json", "--reuse", "--engines", "opis",
+                       "--doc-pages", "0", "--markdown", str(md))
+    size = merged["sizes"]["300"]
+    assert set(size["latency_ms"]) == ENGINES
+    assert set(size["carried"]["names"]) == {"tantivy", "datasette", "datasette-ranked"}
+    assert set(size["ratios"]["sqlite"]) == RATIOS
+    assert "Measured in an earlier run on the same corpus" in md.read_text()
