@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -214,5 +215,35 @@ def test_facet_counts_of_a_large_result_are_estimated_from_a_sample(tmp_path, mo
             "facets_sampled"] == 0.5
         assert client.get("/api/v1/search", params={"q": "harvest", "year": "1950"}).json()[
             "facets_sampled"] is None
+    finally:
+        archive.close()
+
+
+def test_an_index_of_another_schema_is_rebuilt_from_the_records(tmp_path):
+    """Upgrading opis changes the index's fields: an index of an older version, or one
+    whose fields differ under the same version, is rebuilt when the archive opens."""
+    import tantivy
+
+    from opis.services.archive import Archive
+
+    db = tmp_path / "opis.db"
+    archive = Archive(str(db))
+    archive.put([parse(REFERENCE, REFERENCE.read_bytes())])
+    archive.close()
+    folder = Path(str(db) + ".tantivy")
+    (folder / "opis-schema.json").write_text('{"version": 3}')
+    archive = Archive(str(db))
+    assert ids(archive, "Mikoyan") == ["114165"]
+    archive.close()
+    marker = (folder / "opis-schema.json").read_text()
+    shutil.rmtree(folder)
+    folder.mkdir()
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", stored=True)
+    tantivy.Index(sb.build(), path=str(folder))
+    (folder / "opis-schema.json").write_text(marker)
+    archive = Archive(str(db))
+    try:
+        assert ids(archive, "Mikoyan") == ["114165"]
     finally:
         archive.close()

@@ -157,7 +157,16 @@ class TantivyEngine:
         if self.path.exists() and _marker_version(marker) != SCHEMA_VERSION:
             shutil.rmtree(self.path)  # an index of another schema is rebuilt from the records
         self.path.mkdir(parents=True, exist_ok=True)
-        self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+        try:
+            self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
+        except ValueError as e:
+            if "schema does not match" not in str(e):
+                raise
+            # Fields changed without a new version number (a development build): the
+            # records are the truth, so the index is rebuilt rather than refused.
+            shutil.rmtree(self.path)
+            self.path.mkdir(parents=True)
+            self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
         _register(self.index)
         if _marker_version(marker) != SCHEMA_VERSION:
             # Written once, atomically: a crash while opening never leaves it half-written.
