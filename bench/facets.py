@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import search_compare as sc  # noqa: E402
 
+from opis.search import tantivy_engine  # noqa: E402
 from opis.search.base import ENTITY_FACETS  # noqa: E402
 from opis.services.archive import Archive  # noqa: E402
 
@@ -41,11 +42,16 @@ def main() -> int:
     p.add_argument("--db", required=True, help="an archive the suite ingested")
     p.add_argument("--queries", type=int, default=100, help="queries of each kind")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--sample", type=int, help="hits to estimate from (default: opis's "
+                   "FACET_SAMPLE)")
     p.add_argument("--json", type=Path)
     args = p.parse_args()
+    if args.sample:
+        tantivy_engine.FACET_SAMPLE = args.sample
     archive = Archive(args.db)
     queries = sc.build_queries(args.queries, args.seed)
-    out: dict = {"db": args.db, "records": archive.count(), "kinds": {}}
+    out: dict = {"db": args.db, "records": archive.count(), "kinds": {},
+                 "sample": tantivy_engine.FACET_SAMPLE}
     for kind in ("term", "boolean", "variant"):
         exact_ms, estimated_ms, errors, top5 = [], [], [], []
         sampled = 0
