@@ -203,6 +203,8 @@ def test_facet_counts_of_a_large_result_are_estimated_from_a_sample(tmp_path, mo
         assert estimated.total == 300 and estimated.facets_sampled == 0.5
         counts = dict(estimated.facets["language"])
         assert abs(counts["ru"] - 200) <= 40 and abs(counts["en"] - 100) <= 40
+        # Shown to three significant figures, never as a falsely exact multiple.
+        assert [tantivy_engine._about(x) for x in (79280, 43296.4, 0.2)] == [79300, 43300, 1]
         exact = archive.search(SearchRequest(query="harvest", exact_facets=True)).result
         assert exact.facets_sampled is None and dict(exact.facets["language"]) == \
             {"ru": 200, "en": 100}
