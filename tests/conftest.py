@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,12 +47,12 @@ def pg_ok() -> bool:
     return ok
 
 
-@pytest.fixture
-def pg_url(pg_ok: bool) -> Iterator[str]:
+@contextmanager
+def pg_schema(pg_ok: bool, prefix: str = "t_") -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
     if not pg_ok:
         pytest.skip("PostgreSQL not reachable")
-    schema = "t_" + uuid.uuid4().hex[:12]
+    schema = prefix + uuid.uuid4().hex[:12]
     engine = create_engine(PG_BASE)
     with engine.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
@@ -59,6 +60,12 @@ def pg_url(pg_ok: bool) -> Iterator[str]:
     with engine.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_ok: bool) -> Iterator[str]:
+    with pg_schema(pg_ok) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +21,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from conftest import PG_BASE, pg_schema
 from curation_helpers import (  # noqa: F401
     PASSWORD,
     bearer,
@@ -42,7 +42,6 @@ from opis.store.db import Database, ReplicaError, replica_urls
 from opis.web.app import APP_FACTORY, create_app, create_app_from_env
 from test_reliability import Proxy
 
-PG_BASE = os.environ.get("OPIS_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TITLE = "Report on the Plenum"
 runner = CliRunner()
 
@@ -50,16 +49,8 @@ runner = CliRunner()
 @pytest.fixture
 def replica_url(pg_ok: bool) -> Iterator[str]:
     """A second, empty schema to play the replica."""
-    if not pg_ok:
-        pytest.skip("PostgreSQL not reachable")
-    schema = "replica_" + uuid.uuid4().hex[:12]
-    engine = create_engine(PG_BASE)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+    with pg_schema(pg_ok, "replica_") as url:
+        yield url
 
 
 def load(url: str, *records: object) -> None:
