@@ -1,0 +1,244 @@
+"""Every value from outside is checked where it comes in, with a bound and a clear
+400 (or an OAI-PMH error): cursors, resumption tokens, page numbers, JSON bodies,
+record ids, the Host header. Each test here is a defect the attack of issue 13 found,
+and failed before its fix."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import free_port
+from curation_helpers import bearer, fast_hashing, sample_record, seed  # noqa: F401
+from opis.search.base import MAX_RESULT_WINDOW, SearchRequest
+from opis.services.archive import Archive
+from opis.services.signing import SignedJSON
+from opis.web.app import create_app
+from opis.web.deps import CURSOR_MAX_LENGTH
+
+DATA = Path(__file__).parent / "data"
+REFERENCE = DATA / "wcda_114165.txt"
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+# The address space a server under attack may use: ample for opis (about 1 GB), far
+# below the 34 GB the cursor bomb asked for.
+MEMORY_LIMIT = 4 * 1024**3
+
+
+def raw_cursor(value: object) -> str:
+    """A cursor as an attacker makes one: base64url of any JSON, unsigned."""
+    text = json.dumps(value, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def limited_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+# -- 1. the cursor bomb -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    db = tmp_path_factory.mktemp("bomb") / "opis.db"
+    archive = Archive(str(db))
+    archive.ingest([REFERENCE])
+    archive.put([sample_record("r1"), sample_record("r2", "Второй отчёт о пленуме")])
+    archive.close()
+    yield db
+
+
+def test_engine_never_sizes_top_k_by_the_offset(small_archive: Path) -> None:
+    """The engine itself, asked for hits 2**31 on (no web bounds in the way), answers
+    an empty page with the true total in a process limited to 4 GB; before, Tantivy
+    tried to allocate 34 GB and aborted the process."""
+    code = textwrap.dedent(f"""
+        from opis.search.base import SearchRequest
+        from opis.services.archive import Archive
+        archive = Archive({str(small_archive)!r})
+        for offset in (2**31, 2**62, 10**30):
+            for q in ("", "plenum"):
+                r = archive.search(SearchRequest(query=q, offset=offset, limit=20)).result
+                assert r.hits == [] and r.total > 0, (offset, q, r.total)
+        r = archive.search(SearchRequest(query="", offset=1, limit=2**40)).result
+        assert len(r.hits) == 2, len(r.hits)
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": SRC}, preexec_fn=limited_memory,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"
+
+
+def test_both_engines_answer_any_window(archive: Archive) -> None:
+    """Tantivy and PostgreSQL alike: an offset far past the end is an empty page with
+    the true total (PostgreSQL refused a LIMIT/OFFSET past 2**63 with a 500)."""
+    archive.put([sample_record(f"w{i}", f"Report {i} on the plenum") for i in range(3)])
+    for offset in (3, 2**31, 2**62, 10**30):
+        for q in ("", "plenum"):
+            r = archive.search(SearchRequest(query=q, offset=offset, limit=20)).result
+            assert r.hits == [] and r.total == 3, (offset, q)
+    r = archive.search(SearchRequest(query="plenum", offset=1, limit=10**30)).result
+    assert len(r.hits) == 2 and r.total == 3
+
+
+def crafted_cursors() -> list[str]:
+    """What the attack sent, and more of its kind: huge and negative offsets, wrong
+    types, deep arrays, base64 of garbage, garbage that is not base64, 10,000 characters."""
+    deep = "[" * 5000 + "]" * 5000
+    return [raw_cursor([2147483648]), raw_cursor([10**30]), raw_cursor([2**62]),
+            raw_cursor([-1]), raw_cursor([1.5]), raw_cursor(["x"]), raw_cursor("x"),
+            raw_cursor({"a": 1}), raw_cursor([]), raw_cursor([True]), raw_cursor(None),
+            base64.urlsafe_b64encode(deep.encode()).decode().rstrip("="),
+            base64.urlsafe_b64encode(b"\xff\xfe\x00garbage").decode(), "%%%", "....",
+            "WzIwXQ", "WzIwXQ.", ".abc", "A" * 10_000]
+
+
+@contextlib.contextmanager
+def served_subprocess(db: Path) -> Iterator[str]:
+    """``opis serve`` over ``db`` in a process limited to 4 GB of address space."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "opis", "serve", "--db", str(db), "--port", str(port)],
+        env={**os.environ, "PYTHONPATH": SRC}, preexec_fn=limited_memory,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_cursor_bomb_leaves_the_server_standing(small_archive: Path) -> None:
+    """The attack itself: one anonymous request with a crafted cursor made `opis serve`
+    exit; every crafted cursor is now a 400 naming the parameter, and the server answers
+    after them all."""
+    with served_subprocess(small_archive) as url:
+        for path in ("/api/v1/search", "/api/v1/search?q=plenum", "/api/v1/records",
+                     "/api/v1/entities"):
+            for cursor in crafted_cursors():
+                sep = "&" if "?" in path else "?"
+                r = httpx.get(f"{url}{path}{sep}cursor={cursor}", timeout=30)
+                assert r.status_code == 400, (path, cursor[:80], r.status_code, r.text[:200])
+                assert "cursor: " in r.json()["error"], r.text[:200]
+        assert httpx.get(url + "/healthz", timeout=5).json()["status"] == "ok"
+
+
+# -- 2. keyed cursors -------------------------------------------------------------------------
+
+NAMES = ["Kim Du-bon", "Пак Чан Ок", "김일성", "毛泽东", "Đặng Tiểu Bình", "“Choe” Yong-gon"]
+
+
+@pytest.fixture(scope="module")
+def app_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, Archive]]:
+    archive = Archive(str(tmp_path_factory.mktemp("boundary") / "opis.db"))
+    archive.ingest([REFERENCE])
+    archive.put([sample_record(f"r{i}", f"Report {i}: {name} at the plenum")
+                 for i, name in enumerate(NAMES)])
+    yield create_app(archive), archive
+    archive.close()
+
+
+@pytest.fixture(scope="module")
+def client(app_archive: tuple[object, Archive]) -> Iterator[TestClient]:
+    with TestClient(app_archive[0], raise_server_exceptions=False) as c:
+        yield c
+
+
+def signed(client: TestClient, purpose: str, key: object) -> str:
+    """A cursor signed with the server's own key: what only the server can make."""
+    secret = client.app.state.accounts.secret_key()
+    return SignedJSON(secret, f"cursor:{purpose}", max_length=CURSOR_MAX_LENGTH).dumps(key)
+
+
+def walk(client: TestClient, path: str, **params: object) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    for _ in range(100):
+        r = client.get(path, params={**params, **({"cursor": cursor} if cursor else {})})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        seen += [item["id"] for item in body.get("items", body.get("hits", []))]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return seen
+    raise AssertionError("the walk never ended")
+
+
+def test_cursors_walk_every_list_once(client: TestClient) -> None:
+    records = walk(client, "/api/v1/records", limit=2)
+    assert len(records) == len(set(records)) == len(NAMES) + 1
+    hits = walk(client, "/api/v1/search", q="plenum", limit=2)
+    assert sorted(hits) == sorted(records)
+    entities = walk(client, "/api/v1/entities", limit=1)
+    assert len(entities) == len(set(entities)) > 0
+
+
+def test_only_cursors_this_server_signed_for_this_list_are_taken(client: TestClient) -> None:
+    first = client.get("/api/v1/records", params={"limit": 1}).json()["next_cursor"]
+    assert client.get("/api/v1/records", params={"cursor": first}).status_code == 200
+    # a records cursor is not a search cursor, nor an entities one
+    for path in ("/api/v1/search", "/api/v1/entities"):
+        r = client.get(path, params={"cursor": first})
+        assert r.status_code == 400 and r.json()["error"].startswith("cursor: "), r.text
+    # the same key signed with another secret, or altered by one character
+    forged = SignedJSON("not the archive's key", "cursor:records",
+                        max_length=CURSOR_MAX_LENGTH).dumps(["r1"])
+    body, _, mac = first.partition(".")
+    altered = body[:-1] + ("A" if body[-1] != "A" else "B") + "." + mac
+    for bad in (forged, altered, first[:-2], first + "x", body):
+        r = client.get("/api/v1/records", params={"cursor": bad})
+        assert r.status_code == 400 and r.json()["error"].startswith("cursor: "), bad
+
+
+def test_signed_cursors_outside_the_window_are_refused(client: TestClient) -> None:
+    """Even a cursor signed with the server's key is checked: an offset past the
+    pageable window, a negative one or a wrong type is a 400, not a search."""
+    for key in ([MAX_RESULT_WINDOW], [2147483648], [10**30], [-1], [1.5], [True], ["5"],
+                [1, 2], [], {"o": 1}, "x", None):
+        r = client.get("/api/v1/search", params={"cursor": signed(client, "search", key)})
+        assert r.status_code == 400 and r.json()["error"].startswith("cursor: "), (key, r.text)
+    for key in ([1], ["x" * 201], [""], [["r1"]], [None]):
+        r = client.get("/api/v1/records", params={"cursor": signed(client, "records", key)})
+        assert r.status_code == 400 and r.json()["error"].startswith("cursor: "), (key, r.text)
+    ok = client.get("/api/v1/search", params={"cursor": signed(client, "search", [1])})
+    assert ok.status_code == 200
+
+
+def test_pages_stop_at_the_window(client: TestClient) -> None:
+    """Page numbers were bounded at 10,000 pages (200,000 hits deep); a search is now
+    paged through its first MAX_RESULT_WINDOW hits, past that a 400 naming the page."""
+    last = MAX_RESULT_WINDOW // 20
+    for path in ("/search", "/search.json"):
+        assert client.get(path, params={"q": "plenum", "page": last}).status_code == 200
+        r = client.get(path, params={"q": "plenum", "page": last + 1})
+        assert r.status_code == 400 and "page" in r.text
+    r = client.get("/api/v1/search", params={"page": MAX_RESULT_WINDOW // 100 + 1,
+                                              "limit": 100})
+    assert r.status_code == 400 and r.json()["error"].startswith("page: "), r.text
+    assert client.get("/api/v1/search", params={"page": MAX_RESULT_WINDOW // 100,
+                                                 "limit": 100}).status_code == 200
