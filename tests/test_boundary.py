@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import os
 import resource
@@ -20,14 +21,19 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from lxml import etree
 
 from conftest import free_port
 from curation_helpers import bearer, fast_hashing, sample_record, seed  # noqa: F401
+from opis.model import Record
+from opis.model.record import Annotation
 from opis.search.base import MAX_RESULT_WINDOW, SearchRequest
 from opis.services.archive import Archive
+from opis.services.oai import OaiConfig, token_signer
 from opis.services.signing import SignedJSON
 from opis.web.app import create_app
 from opis.web.deps import CURSOR_MAX_LENGTH
+from opis.web.oai import install_oai
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = DATA / "wcda_114165.txt"
@@ -66,6 +72,7 @@ def test_engine_never_sizes_top_k_by_the_offset(small_archive: Path) -> None:
     code = textwrap.dedent(f"""
         from opis.search.base import SearchRequest
         from opis.services.archive import Archive
+from opis.services.oai import OaiConfig, token_signer
         archive = Archive({str(small_archive)!r})
         for offset in (2**31, 2**62, 10**30):
             for q in ("", "plenum"):
@@ -242,3 +249,122 @@ def test_pages_stop_at_the_window(client: TestClient) -> None:
     assert r.status_code == 400 and r.json()["error"].startswith("page: "), r.text
     assert client.get("/api/v1/search", params={"page": MAX_RESULT_WINDOW // 100,
                                                  "limit": 100}).status_code == 200
+
+
+# -- 3. OAI-PMH ---------------------------------------------------------------------------------
+
+OAI = "{http://www.openarchives.org/OAI/2.0/}"
+XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
+
+
+def handwritten_record(rid: str, name: str) -> Record:
+    text = f"Report on {name}.\n[handwritten: To the archives]\n"
+    start = text.index("To the archives")
+    return Record(id=rid, title=f"Report on {name}", text=text, date="1956-12-28",
+                  annotations=[Annotation("handwritten", start, start + 15, "To the archives")])
+
+
+@pytest.fixture(scope="module")
+def oai_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    archive = Archive(str(tmp_path_factory.mktemp("oai") / "opis.db"))
+    archive.put([handwritten_record(rid, name) for rid, name in
+                 [("300653", "Kim Il Sung"), ("frus1955-57v23p2d3", "Пак Чан Ок"),
+                  ("mao-letter", "毛泽东"), ("hangul-note", "김일성 “Choe”")]])
+    app = create_app(archive)
+    install_oai(app, archive, config=OaiConfig(repository_id="opis.test", page_size=3))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+    archive.close()
+
+
+def oai_error(response: httpx.Response) -> str | None:
+    assert response.status_code == 200, (response.status_code, response.text[:300])
+    assert response.headers["content-type"].startswith("text/xml"), response.text[:300]
+    error = etree.fromstring(response.content).find(f"{OAI}error")
+    return error.get("code") if error is not None else None
+
+
+def test_a_page_of_handwritten_records_is_valid_xml(oai_client: TestClient) -> None:
+    """Every record with a handwritten mark said xml:id="h1", so a ListRecords page of
+    two such records was refused by any strict parser (lxml: "ID h1 already defined")."""
+    r = oai_client.get("/oai", params={"verb": "ListRecords", "metadataPrefix": "tei"})
+    root = etree.fromstring(r.content)  # raises on a repeated xml:id
+    ids = [e.get(XML_ID) for e in root.iter() if e.get(XML_ID)]
+    assert len(ids) == 3 and len(set(ids)) == 3, ids  # a page of three records
+    assert {"rec.300653.h1", "rec.frus1955-57v23p2d3.h1"} <= set(ids)
+    pointers = {e.get("hand") or e.get("target") for e in root.iter()
+                if (e.get("hand") or e.get("target") or "").startswith("#")}
+    assert {p[1:] for p in pointers} <= set(ids)
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x01", "\x0b", "\x1f", "\ufffe", "a\x00b"])
+def test_control_characters_in_oai_arguments_are_bad_arguments(oai_client: TestClient,
+                                                               bad: str) -> None:
+    """NUL or a control character in an argument gave an HTML 500 (lxml refuses them);
+    now an OAI-PMH badArgument, by GET and by POST."""
+    for params in ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": bad},
+                   {"verb": "GetRecord", "metadataPrefix": "tei", "identifier": bad},
+                   {"verb": "ListIdentifiers", "resumptionToken": bad},
+                   {"verb": "Identify", bad: "x"}):
+        assert oai_error(oai_client.get("/oai", params=params)) == "badArgument", params
+        assert oai_error(oai_client.post("/oai", data=params)) == "badArgument", params
+    assert oai_error(oai_client.get("/oai", params={"verb": bad})) == "badVerb"
+
+
+def test_arguments_that_decode_to_control_characters(db_url: str) -> None:
+    """An identifier's %00 and a setSpec's ~00 decode to NUL, which PostgreSQL refuses
+    in a query: a 500 there; now no such record and no such set."""
+    archive = Archive(db_url)
+    try:
+        archive.put([handwritten_record("r1", "Kim")])
+        app = create_app(archive)
+        install_oai(app, archive, config=OaiConfig(repository_id="opis.test"))
+        c = TestClient(app, raise_server_exceptions=False)
+        assert oai_error(c.get("/oai", params={"verb": "GetRecord", "metadataPrefix": "tei",
+                                               "identifier": "oai:opis.test:%00"})) \
+            == "idDoesNotExist"
+        assert oai_error(c.get("/oai", params={"verb": "ListRecords", "metadataPrefix": "tei",
+                                               "set": "collection:~00"})) == "noRecordsMatch"
+        assert oai_error(c.get("/oai", params={"verb": "ListRecords", "metadataPrefix": "tei",
+                                               "until": "9999-12-31"})) is None
+    finally:
+        archive.close()
+
+
+def first_token(client: TestClient) -> str:
+    r = client.get("/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"})
+    return etree.fromstring(r.content).findtext(f"{OAI}ListIdentifiers/{OAI}resumptionToken")
+
+
+def unkeyed_token(payload: dict) -> str:
+    """A token as anyone who read the old source could make one: its checksum was an
+    unkeyed SHA-256 with the salt in the code."""
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    check = hashlib.sha256(b"opis-oai-token-1:" + raw).hexdigest()[:16]
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=") + "." + check
+
+
+def test_resumption_tokens_cannot_be_forged(oai_client: TestClient) -> None:
+    good = first_token(oai_client)
+    assert oai_error(oai_client.get("/oai", params={"verb": "ListIdentifiers",
+                                                    "resumptionToken": good})) is None
+    base = {"verb": "ListIdentifiers", "p": "oai_dc", "s": None, "f": None, "u": None,
+            "t": "2020-01-01T00:00:00+00:00", "a": None, "c": 0}
+    forged = [unkeyed_token({**base, "x": 4102444800}),          # expires in 2100
+              unkeyed_token({**base, "x": 2**62}),               # gave a 500
+              unkeyed_token({**base, "x": 4102444800, "c": 10**30, "a": ["x", 5]}),
+              unkeyed_token({**base, "x": 4102444800, "t": "9999-99-99"}),
+              token_signer("another archive's key").dumps({**base, "x": 4102444800}),
+              good[:-1], good + "A", "x" * 5000, "%%%", "[" * 3000, "ü.ü", "."]
+    for token in forged:
+        r = oai_client.get("/oai", params={"verb": "ListIdentifiers", "resumptionToken": token})
+        assert oai_error(r) in ("badResumptionToken", "badArgument"), token[:80]
+
+
+def test_signed_token_is_still_checked_for_expiry(oai_client: TestClient) -> None:
+    signer = token_signer(oai_client.app.state.accounts.secret_key())
+    harvest = {"verb": "ListIdentifiers", "p": "oai_dc", "s": None, "f": None, "u": None,
+               "t": "2020-01-01T00:00:00+00:00", "a": None, "c": 0, "x": 1}
+    r = oai_client.get("/oai", params={"verb": "ListIdentifiers",
+                                       "resumptionToken": signer.dumps(harvest)})
+    assert oai_error(r) == "badResumptionToken" and "expired" in r.text

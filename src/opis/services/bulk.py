@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -42,7 +41,7 @@ from opis.model import Record
 from opis.search.base import SearchRequest, repository_of
 from opis.services.archive import Archive
 from opis.services.export.ris import to_ris
-from opis.services.export.tei import TEI_NS, XML_NS, to_tei_element
+from opis.services.export.tei import TEI_NS, to_tei_element
 from opis.store.account_tables import AuditRow, TokenRow, UserRow
 from opis.store.db import Database
 from opis.store.records import content_hash, put_record, to_record
@@ -348,26 +347,6 @@ def _write_csv(records: Iterable[Record], f: TextIO, report: BulkReport) -> None
         report.add("records")
 
 
-def _tei_for_corpus(record: Record, n: int) -> etree._Element:
-    """A record's TEI with its xml:ids (and the pointers to them) made unique in the corpus."""
-    tei = to_tei_element(record)
-    prefix = f"d{n}-"
-    ids = {}
-    for elem in tei.iter():
-        old = elem.get(f"{{{XML_NS}}}id")
-        if old:
-            ids[old] = prefix + old
-            elem.set(f"{{{XML_NS}}}id", prefix + old)
-    if ids:
-        pointer = re.compile(r"#([^\s#]+)")
-        for elem in tei.iter():
-            for name, value in elem.attrib.items():
-                if "#" in value:
-                    elem.set(name, pointer.sub(
-                        lambda m: "#" + ids.get(m.group(1), m.group(1)), value))
-    return tei
-
-
 def _write_tei_corpus(records: Iterable[Record], f: TextIO, report: BulkReport,
                       query: str | None) -> None:
     def t(tag: str) -> str:
@@ -384,9 +363,10 @@ def _write_tei_corpus(records: Iterable[Record], f: TextIO, report: BulkReport,
     etree.SubElement(etree.SubElement(file_desc, t("sourceDesc")), t("p")).text = (
         "Exported from opis; each TEI element below is one record.")
     n = 0
-    for n, record in enumerate(records, 1):
-        corpus.append(_tei_for_corpus(record, n))
+    for record in records:
+        corpus.append(to_tei_element(record))  # its xml:ids carry the record id: unique
         report.add("records")
+        n += 1
     if n == 0:
         raise BulkError("no published record to export: a teiCorpus needs at least one")
     f.write(etree.tostring(corpus, xml_declaration=True, encoding="UTF-8",
