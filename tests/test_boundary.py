@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from lxml import etree
 
 from conftest import free_port
-from curation_helpers import bearer, fast_hashing, sample_record, seed  # noqa: F401
+from curation_helpers import bearer, fast_hashing, login, sample_record, seed  # noqa: F401
 from opis.model import Record
 from opis.model.record import Annotation
 from opis.search.base import MAX_RESULT_WINDOW, SearchRequest
@@ -368,3 +368,56 @@ def test_signed_token_is_still_checked_for_expiry(oai_client: TestClient) -> Non
     r = oai_client.get("/oai", params={"verb": "ListIdentifiers",
                                        "resumptionToken": signer.dumps(harvest)})
     assert oai_error(r) == "badResumptionToken" and "expired" in r.text
+
+
+# -- 4. deep nesting through the API ------------------------------------------------------------
+
+def nested(depth: int) -> str:
+    return "[" * depth + '"Пак"' + "]" * depth
+
+
+@pytest.fixture
+def editing(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    archive = Archive(str(tmp_path / "edit.db"))
+    archive.put([sample_record("r1")])
+    seeded = seed(archive)
+    with TestClient(create_app(archive), raise_server_exceptions=False) as c:
+        yield c, bearer(seeded.tokens["editor"])
+    archive.close()
+
+
+def test_deeply_nested_edits_are_refused_naming_the_field(
+        editing: tuple[TestClient, dict[str, str]]) -> None:
+    """A value nested 900 levels deep sent through an API edit gave a 500 (RecursionError
+    while copying the record); now a 422 naming the field. Deeper than the JSON parser's
+    own stack it is a 400, and a value of reasonable depth is saved."""
+    c, auth = editing
+    headers = {**auth, "content-type": "application/json"}
+
+    def patch(extra: str) -> httpx.Response:
+        body = '{"changes": {"extra": {"x": ' + extra + '}}, "reason": "nesting test"}'
+        return c.patch("/api/v1/records/r1", content=body, headers=headers)
+
+    for depth in (33, 900):
+        r = patch(nested(depth))
+        assert r.status_code == 422, (depth, r.status_code, r.text[:200])
+        assert r.json()["fields"] == {"extra": "nested deeper than 32 levels"}
+    r = patch(nested(5000))
+    assert r.status_code == 400, r.text[:200]
+    r = patch(nested(30))
+    assert r.status_code == 200, r.text[:300]
+    r = c.patch("/api/v1/records/r1", headers=headers, content=json.dumps(
+        {"changes": {"extra": {"x": list(range(100_001))}}, "reason": "size test"}))
+    assert r.status_code == 422 and "100,000 values" in r.json()["fields"]["extra"]
+
+
+def test_deeply_nested_form_edits_are_field_errors(
+        editing: tuple[TestClient, dict[str, str]]) -> None:
+    c, _ = editing
+    token = login(c, "eddie")
+    for depth in (900, 5000):
+        r = c.post("/document/r1/edit", data={"extra": '{"x": ' + nested(depth) + "}",
+                                              "reason": "nesting test", "action": "save",
+                                              "csrf_token": token})
+        assert r.status_code == 422, (depth, r.status_code)
+        assert "nested deeper than 32 levels" in r.text

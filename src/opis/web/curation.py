@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from opis.model import Record
+from opis.model.record import MAX_NESTING
 from opis.services.accounts import (
     Accounts,
     LoginFailed,
@@ -141,6 +142,9 @@ def form_changes(record: Record, form: dict[str, str]) -> tuple[dict[str, Any], 
                     value = json.loads(text)
                 except json.JSONDecodeError as e:
                     errors[name] = f"not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}"
+                    continue
+                except RecursionError:  # the parser's own stack: far past MAX_NESTING
+                    errors[name] = f"nested deeper than {MAX_NESTING} levels"
                     continue
             if value == old:
                 continue
