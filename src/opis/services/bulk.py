@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -336,7 +337,22 @@ def csv_row(record: Record) -> list[str]:
         "people": _joined(record.people), "organizations": _joined(record.organizations),
         "citation": record.citation, "source_url": record.source_url, "rights": record.rights,
     }
-    return [values[c] or "" for c in CSV_COLUMNS]
+    return [neutralized(values[c] or "") for c in CSV_COLUMNS]
+
+
+# A cell a spreadsheet would run as a formula (OWASP's list: = + - @, tab, carriage
+# return). A record's fields come from donors and editors, so such a cell gets a "'"
+# in front, which spreadsheets show as text and hide; a plain number is left alone.
+# (defusedcsv does the same for = + - @ | % but not tab or CR, and rewrites "|".)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d[\d,.]*")
+
+
+def neutralized(cell: str) -> str:
+    """``cell`` as a spreadsheet will only ever show it: "=HYPERLINK(...)" -> "'=HYPERLINK(...)"."""
+    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 def _write_csv(records: Iterable[Record], f: TextIO, report: BulkReport) -> None:
@@ -743,5 +759,5 @@ def _check_header(obj: dict[str, Any], where: str) -> None:
                         f"reads version {VERSION}")
 
 
-__all__ = ["FORMATS", "BulkError", "BulkReport", "csv_row", "export_archive",
+__all__ = ["FORMATS", "BulkError", "BulkReport", "csv_row", "neutralized", "export_archive",
            "import_archive", "search_ids"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -23,7 +24,7 @@ from opis.services import reading
 from opis.services.records import record_json
 from opis.web.deps import CURSOR_MAX_LENGTH, archive_of, decode_cursor, encode_cursor
 from opis.web.entities import KIND_LABELS, entity_view
-from opis.web.render import ENTITY_KINDS, entity_url
+from opis.web.render import ENTITY_KINDS, document_url, entity_url
 from opis.web.search import SearchParams, facets_json, hit_json, search_params, spellings
 
 PREFIX = "/api/v1"
@@ -245,7 +246,7 @@ def api_records(request: Request, limit: int = Query(20, ge=1, le=100),
             else None}
 
 
-@router.get("/records/{record_id}", responses=ERRORS, summary="One record (docs/json.md)")
+@router.get("/records/{record_id:path}", responses=ERRORS, summary="One record (docs/json.md)")
 def api_record(request: Request, record_id: str) -> dict:
     record = archive_of(request).get(record_id)
     if record is None:
@@ -288,17 +289,21 @@ def api_entity(request: Request, kind: str, slug: str,
     return entity_view(archive, entity, page_no)
 
 
+def collection_url(cid: str) -> str:
+    return f"{PREFIX}/collections/{quote(cid, safe='')}"
+
+
 def _collection_out(c: Collection, n: int) -> dict:
     return {"id": c.id, "title": c.title, "description": c.description, "records": n,
-            "url": f"{PREFIX}/collections/{c.id}"}
+            "url": collection_url(c.id)}
 
 
 def _collection_detail(request: Request, c: Collection) -> dict:
     items = reading.summaries(archive_of(request), c.record_ids)
     return {"id": c.id, "title": c.title, "description": c.description,
-            "record_ids": c.record_ids, "url": f"{PREFIX}/collections/{c.id}",
+            "record_ids": c.record_ids, "url": collection_url(c.id),
             "records": [{"id": s.id, "title": s.title, "date": s.date,
-                         "url": f"/document/{s.id}"} for s in items]}
+                         "url": document_url(s.id)} for s in items]}
 
 
 @router.get("/collections", response_model=CollectionList, summary="Curated collections")
@@ -341,7 +346,7 @@ def api_create_collection(request: Request, body: CollectionIn, response: Respon
         raise HTTPException(409, f"a collection with id {body.id} exists; PUT to replace it")
     c = _checked(request, body.id, body)
     archive.save_collection(c)
-    response.headers["Location"] = f"{PREFIX}/collections/{c.id}"
+    response.headers["Location"] = collection_url(c.id)
     return _collection_detail(request, c)
 
 

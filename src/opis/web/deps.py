@@ -21,6 +21,29 @@ def archive_of(request: Request) -> Archive:
     return request.app.state.archive
 
 
+def site_url(request: Request) -> str:
+    """The site's absolute address, never taken from an untrusted Host header (which
+    anyone can set, and which was reflected in OAI-PMH's baseURL and the citation
+    tags): ``OPIS_BASE_URL`` when set; the Host header when ``OPIS_ALLOWED_HOSTS`` has
+    vetted it; else the address the server itself listens on (so localhost works)."""
+    state = request.app.state
+    if getattr(state, "base_url", None):
+        return state.base_url
+    if getattr(state, "allowed_hosts", None):
+        return str(request.base_url).rstrip("/")
+    scheme = request.scope.get("scheme", "http")
+    host, port = request.scope.get("server") or ("localhost", None)
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}.get(scheme)
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{request.scope.get('root_path', '')}".rstrip("/")
+
+
+def absolute_url(request: Request, path: str) -> str:
+    return site_url(request) + path
+
+
 def page(request: Request, name: str, code: int = 200, **context: Any) -> HTMLResponse:
     """A template rendered with plain objects: templates never query."""
     return request.app.state.templates.TemplateResponse(request, name, context,

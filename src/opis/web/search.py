@@ -24,7 +24,7 @@ from opis.search.base import ENTITY_FACETS, MAX_RESULT_WINDOW, Hit, SearchReques
 from opis.search.query import Name, Node, Not, Phrase, Prefix, Term, positive_terms
 from opis.services.archive import TimedResult
 from opis.web.deps import archive_of, page
-from opis.web.render import entity_url
+from opis.web.render import document_url, entity_url
 
 PAGE_SIZE = 20
 MAX_PAGE = MAX_RESULT_WINDOW // PAGE_SIZE  # page 500: the first 10,000 hits
@@ -273,7 +273,7 @@ def hit_json(hit: Hit, records: dict[str, Record]) -> dict:
     r = records.get(hit.id)
     ref = r.archival_reference.text if r is not None and r.archival_reference else None
     return {"id": hit.id, "title": hit.title, "date": hit.date,
-            "score": round(hit.score, 4), "snippet": hit.snippet, "url": f"/document/{hit.id}",
+            "score": round(hit.score, 4), "snippet": hit.snippet, "url": document_url(hit.id),
             "original_language": r.original_language if r is not None else None,
             "archival_reference": ref}
 
