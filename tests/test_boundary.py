@@ -584,3 +584,16 @@ def test_no_neutralized_cell_starts_a_formula(cell: str) -> None:
     assert out in (cell, "'" + cell)
     if out.startswith(("=", "+", "-", "@", "\t", "\r")):
         assert re.fullmatch(r"[+-]\d[\d,.]*", out), out
+
+
+def test_serve_refuses_a_bad_base_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mistyped OPIS_BASE_URL stops `opis serve` with the setting named, before any
+    link is published with it."""
+    from typer.testing import CliRunner
+
+    from opis.cli import app
+
+    monkeypatch.setenv("OPIS_BASE_URL", "archive.example.org")
+    result = CliRunner().invoke(app, ["serve", "--db", str(tmp_path / "s.db")])
+    assert result.exit_code == 2
+    assert "OPIS_BASE_URL='archive.example.org' is not a site address" in result.output
