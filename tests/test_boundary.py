@@ -385,13 +385,13 @@ def test_deeply_nested_edits_are_refused_naming_the_field(
         body = '{"changes": {"extra": {"x": ' + extra + '}}, "reason": "nesting test"}'
         return c.patch("/api/v1/records/r1", content=body, headers=headers)
 
-    for depth in (33, 900):
+    for depth in (65, 900):
         r = patch(nested(depth))
         assert r.status_code == 422, (depth, r.status_code, r.text[:200])
-        assert r.json()["fields"] == {"extra": "nested deeper than 32 levels"}
+        assert r.json()["fields"] == {"extra": "nested deeper than 64 levels"}
     r = patch(nested(5000))
     assert r.status_code == 400, r.text[:200]
-    r = patch(nested(30))
+    r = patch(nested(60))
     assert r.status_code == 200, r.text[:300]
     r = c.patch("/api/v1/records/r1", headers=headers, content=json.dumps(
         {"changes": {"extra": {"x": list(range(100_001))}}, "reason": "size test"}))
@@ -407,7 +407,7 @@ def test_deeply_nested_form_edits_are_field_errors(
                                               "reason": "nesting test", "action": "save",
                                               "csrf_token": token})
         assert r.status_code == 422, (depth, r.status_code)
-        assert "nested deeper than 32 levels" in r.text
+        assert "nested deeper than 64 levels" in r.text
 
 
 # -- 5. record ids -------------------------------------------------------------------------------

@@ -34,9 +34,9 @@ ANNOTATION_KINDS: dict[str, str] = {
 # format in /document/<id>.json, no "/", which starts a path, no space, quote or "<".
 RECORD_ID = re.compile(r"[^\W_][\w-]{0,199}")
 # How deep a JSON value in a record (``extra``) may nest, and how many values it may
-# hold: 900 levels crashed the curation API (RecursionError), and no source nests
-# beyond a few.
-MAX_NESTING = 32
+# hold: 900 levels crashed the curation API (RecursionError). 64, as the readers'
+# default (OPIS_MAX_DEPTH, readers/limits.py), so an edit keeps what an ingest took.
+MAX_NESTING = 64
 MAX_JSON_VALUES = 100_000
 
 
