@@ -20,7 +20,7 @@ from opis.cli_common import DbOption, console, err
 from opis.cli_common import open_archive as _open
 from opis.config import data_dir, resolve_database
 from opis.search.base import SearchRequest
-from opis.services.archive import Archive, IngestProgress, IngestReport
+from opis.services.archive import Archive, IngestProgress, IngestReport, reader_limits
 from opis.services.export import FORMATS, UnknownFormatError, export
 from opis.services.records import record_json
 from opis.store.db import REPLICAS_ENV, ReplicaError, replica_urls
@@ -55,9 +55,14 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(
         err.print("[red]Nothing to ingest: give files or folders, or --original and "
                   "--translation[/red]")
         raise typer.Exit(2)
+    try:
+        limits = reader_limits()
+    except ValueError as e:
+        err.print(f"[red]{e}[/red]", highlight=False)
+        raise typer.Exit(2) from None
     archive = _open(db)
     if original is not None and translation is not None:
-        report = archive.ingest_pair(translation, original)
+        report = archive.ingest_pair(translation, original, limits)
         archive.close()
         _print_report(report, dry_run=False, report_path=report_path)
         return
@@ -73,7 +78,7 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(
                             rate=f"{state.records_done} records, {state.rate:.0f}/s")
 
         report = archive.ingest(paths or [], progress=tick, dry_run=dry_run,
-                                workers=workers)
+                                workers=workers, limits=limits)
     archive.close()
     _print_report(report, dry_run=dry_run, report_path=report_path)
 
@@ -85,6 +90,9 @@ def _print_report(report: IngestReport, *, dry_run: bool, report_path: Path | No
                   f"({report.seconds:.1f} s)", highlight=False)
     for f in report.failed:
         console.print(f"[red]failed[/red] {f}", highlight=False, soft_wrap=True)
+    if any(f.limit for f in report.failed):
+        console.print(f"reader limits: {report.limits.describe()}", highlight=False,
+                      soft_wrap=True)
     if report_path:
         report_path.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     if report.failed:

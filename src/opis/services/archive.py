@@ -22,7 +22,7 @@ from opis.enrich.language import fill_language
 from opis.model import Record
 from opis.model.entity import Collection, Entity, GlossaryEntry
 from opis.names import authority
-from opis.readers import Item, ReadError, discover, read_path
+from opis.readers import Item, Limits, ReadError, Rejected, discover, read_path, reader_process
 from opis.readers.combine import combine
 from opis.readers.ocr import file_attachment
 from opis.search.base import ENTITY_FACETS, Indexable, SearchRequest, SearchResult
@@ -42,10 +42,20 @@ class Failure:
     path: str
     message: str
     line: int | None = None
+    limit: str | None = None  # the OPIS_MAX_... variable of the reader limit it was over
+
+    @classmethod
+    def of(cls, error: ReadError) -> Failure:
+        return cls(error.path, error.message, error.line, getattr(error, "limit", None))
 
     def __str__(self) -> str:
         where = f"{self.path}, line {self.line}" if self.line else self.path
         return f"{where}: {self.message}"
+
+
+def reader_limits() -> Limits:
+    """The reader limits the environment sets (ValueError names a bad OPIS_MAX_...)."""
+    return Limits.from_env()
 
 
 BATCH_SIZE = 1000
@@ -100,6 +110,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def ok(self) -> bool:
@@ -110,8 +121,9 @@ class IngestReport:
         return {"dry_run": self.dry_run, "seconds": round(self.seconds, 3),
                 "added": len(self.added), "updated": len(self.updated),
                 "unchanged": len(self.unchanged), "failed": len(self.failed),
-                "failures": [{"file": f.path, "line": f.line, "reason": f.message}
-                             for f in self.failed],
+                "failures": [{"file": f.path, "line": f.line, "reason": f.message,
+                              "limit": f.limit} for f in self.failed],
+                "limits": self.limits.to_json(),
                 "records": {"added": self.added, "updated": self.updated,
                             "unchanged": self.unchanged}}
 
@@ -316,20 +328,22 @@ class Archive:
 
     def ingest(self, paths: list[Path], progress: Callable[[IngestProgress], None] | None = None,
                *, dry_run: bool = False, workers: int | None = None,
-               batch_size: int = BATCH_SIZE) -> IngestReport:
+               batch_size: int = BATCH_SIZE, limits: Limits | None = None) -> IngestReport:
         """Read and store every file in batches of complete records.
 
         A batch is one transaction, so an ingest stopped at any point leaves whole records
         only; running it again skips what was stored (unchanged content is recognised
         before any enrichment) and finishes the rest. A file that cannot be read is
-        reported with its line; the batch in which the error lies stores nothing.
+        reported with its line; the batch in which the error lies stores nothing. A record
+        over a reader limit (readers/limits.py) is reported alone and the rest of its
+        file is stored; the limits, read from the environment once, go in the report.
         """
-        report = IngestReport(dry_run=dry_run)
+        report = IngestReport(dry_run=dry_run, limits=limits or Limits.from_env())
         started = time.perf_counter()
         files = list(discover(paths))
         state = IngestProgress(files_total=len(files),
                                bytes_total=sum(_size(f) for f in files), started=started)
-        with Extractor(workers) as extractor, collection_paused():
+        with Extractor(workers) as extractor, collection_paused(), reader_process():
             for path in files:
                 state.path = path
                 try:
@@ -340,7 +354,7 @@ class Archive:
                     if n == 0:
                         raise ReadError(path, "no records found")
                 except ReadError as e:
-                    report.failed.append(Failure(e.path, e.message, e.line))
+                    report.failed.append(Failure.of(e))
                 except (OSError, ValueError) as e:
                     report.failed.append(Failure(str(path), str(e)))
                 except DBAPIError as e:  # a deadlock, a lost connection: the batch rolled back
@@ -388,10 +402,11 @@ class Archive:
                      dry_run: bool, batch_size: int, state: IngestProgress,
                      progress: Callable[[IngestProgress], None] | None) -> int:
         """Batches go through two stages at once: while one is linked and written here,
-        the workers extract entities from the next (both cores busy)."""
+        the workers extract entities from the next (both cores busy). Returns the number
+        of records read, those refused over a limit included."""
         context = FileContext()
         batch: list[Item] = []
-        records = 0
+        records = refused = 0
         inflight: _Batch | None = None
         storing = False
 
@@ -417,7 +432,11 @@ class Archive:
                 store_batch(previous)
 
         try:
-            for item in read_path(path):
+            for item in read_path(path, report.limits):
+                if isinstance(item, Rejected):  # over a limit: reported, the file reads on
+                    report.failed.append(Failure.of(item.error))
+                    refused += 1
+                    continue
                 batch.append(item)
                 if isinstance(item, Record):
                     records += 1
@@ -438,7 +457,7 @@ class Archive:
             elif previous is not None and previous.found is not None:
                 previous.found.cancel()
             raise
-        return records
+        return records + refused
 
     def _restage(self, session: Session, record_ids: Iterable[str]) -> list[str]:
         """Index again records whose entities or collections changed, or drop them from
@@ -460,15 +479,21 @@ class Archive:
             kinds = entity_store.kinds_of(session, {m.entity_id for m in record.mentions})
         return Indexable(record, kinds, collections.collections_of(session, record.id))
 
-    def ingest_pair(self, translation: Path, original: Path) -> IngestReport:
+    def ingest_pair(self, translation: Path, original: Path,
+                    limits: Limits | None = None) -> IngestReport:
         """One record from two files: the translation's text, with the original (a scan,
         a PDF, a transcription) beside it; both files kept as attachments."""
-        report = IngestReport()
+        report = IngestReport(limits=limits or Limits.from_env())
         started = time.perf_counter()
         try:
             pair = []
             for path in (translation, original):
-                records = [i for i in read_path(path) if isinstance(i, Record)]
+                with reader_process():
+                    items = list(read_path(path, report.limits))
+                for item in items:
+                    if isinstance(item, Rejected):
+                        raise item.error
+                records = [i for i in items if isinstance(i, Record)]
                 if len(records) != 1:
                     raise ReadError(path, f"expected one record, found {len(records)}")
                 pair.append(records[0])
@@ -479,7 +504,7 @@ class Archive:
                                                f"{original.name}").items():
                 getattr(report, status).append(rid)
         except ReadError as e:
-            report.failed.append(Failure(e.path, e.message, e.line))
+            report.failed.append(Failure.of(e))
         except (OSError, ValueError) as e:
             report.failed.append(Failure(str(translation), str(e)))
         report.seconds = time.perf_counter() - started
