@@ -72,6 +72,15 @@ def front_matter(path: Path, rid: str, attachments: list, **more: str) -> Path:
     return path
 
 
+def boxed(tmp_path: Path, rid: str, color: str, role: str | None = None) -> tuple[Path, Path]:
+    """A folder holding one image and a record that attaches it: (folder, image)."""
+    folder = tmp_path / "box"
+    scan = image(folder / "p.gif", color)
+    entry = {"path": "p.gif", **({"role": role} if role else {})}
+    front_matter(folder / f"{rid}.md", rid, [entry])
+    return folder, scan
+
+
 @pytest.fixture
 def donor(tmp_path: Path) -> dict[str, Path]:
     """A hostile donor's folder: records naming files outside it, inside the archive,
@@ -278,10 +287,7 @@ def test_attachment_roots_from_the_environment_and_the_cli(tmp_path, monkeypatch
 
 
 def test_withdrawn_records_files_are_not_served(tmp_path):
-    folder = tmp_path / "box"
-    folder.mkdir()
-    scan = image(folder / "p.gif", "black")
-    front_matter(folder / "w.md", "w", [{"path": "p.gif"}])
+    folder, scan = boxed(tmp_path, "w", "black")
     archive = Archive(str(tmp_path / "a.db"))
     try:
         assert archive.ingest([folder]).ok
@@ -406,10 +412,7 @@ def test_backup_and_restore_bring_the_attachments_back(tmp_path, db_url, monkeyp
     """An SQLite archive, and a PostgreSQL one moved by a jsonl backup, come back whole
     in a fresh SQLite archive elsewhere: the scan is served byte for byte."""
     monkeypatch.setenv("OPIS_ATTACHMENTS", str(tmp_path / "bucket"))  # PostgreSQL's store
-    folder = tmp_path / "box"
-    folder.mkdir()
-    scan = image(folder / "p.gif", "red")
-    front_matter(folder / "b.md", "b", [{"path": "p.gif"}])
+    folder, scan = boxed(tmp_path, "b", "red")
     archive = Archive(db_url)
     assert archive.ingest([folder]).ok
     fmt = "sqlite" if archive.db.dialect == "sqlite" else "jsonl"
@@ -434,10 +437,7 @@ def test_backup_and_restore_bring_the_attachments_back(tmp_path, db_url, monkeyp
 
 
 def test_a_damaged_attachment_in_a_backup_stops_the_restore(tmp_path):
-    folder = tmp_path / "box"
-    folder.mkdir()
-    scan = image(folder / "p.gif", "green")
-    front_matter(folder / "b.md", "b", [{"path": "p.gif"}])
+    folder, scan = boxed(tmp_path, "b", "green")
     archive = Archive(str(tmp_path / "a.db"))
     assert archive.ingest([folder]).ok
     backup(archive.db, tmp_path / "backup.db")
@@ -456,10 +456,7 @@ def test_a_damaged_attachment_in_a_backup_stops_the_restore(tmp_path):
 
 
 def test_backup_cli_reports_attachments(tmp_path):
-    folder = tmp_path / "box"
-    folder.mkdir()
-    image(folder / "p.gif", "blue")
-    front_matter(folder / "b.md", "b", [{"path": "p.gif"}])
+    folder, _ = boxed(tmp_path, "b", "blue")
     db = str(tmp_path / "a.db")
     assert CliRunner().invoke(cli, ["ingest", str(folder), "--db", db]).exit_code == 0
     made = CliRunner().invoke(cli, ["backup", str(tmp_path / "b.bak"), "--db", db])
@@ -536,10 +533,7 @@ def test_an_html_attachment_runs_no_script_in_chromium(tmp_path, browser):
 
 def test_a_scan_image_still_shows_in_chromium(tmp_path, browser):
     """The sandbox CSP on an image does not stop the document page from showing it."""
-    folder = tmp_path / "box"
-    folder.mkdir()
-    scan = image(folder / "p.gif", "navy")
-    front_matter(folder / "s.md", "s", [{"path": "p.gif", "role": "scan"}])
+    folder, scan = boxed(tmp_path, "s", "navy", role="scan")
     archive = Archive(str(tmp_path / "a.db"))
     assert archive.ingest([folder]).ok
     local = f"/attachments/{sha(scan.read_bytes())}"
