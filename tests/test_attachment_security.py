@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -219,14 +220,16 @@ def test_folder_ingest_attaches_files_beside_the_record(tmp_path):
     folder = tmp_path / "box"
     scan = image(folder / "scans" / "p1.gif")
     (folder / "scans" / "p2.gif").write_bytes(b"<html><script>alert(1)</script></html>")
+    named = image(folder / "scans" / "Запись “1957” 회담 谈话 é.gif", "gray")
     front_matter(folder / "letters" / "l1.md", "l1",
                  [{"path": "../scans/p1.gif", "role": "scan"},
-                  {"path": "../scans/p2.gif", "media_type": "image/gif"}])
+                  {"path": "../scans/p2.gif", "media_type": "image/gif"},
+                  {"path": f"../scans/{named.name}"}])
     archive = Archive(str(tmp_path / "a.db"))
     try:
         report = archive.ingest([folder])
         assert report.ok and not report.warnings, report.warnings
-        first, second = archive.get("l1").extra["attachments"]
+        first, second, third = archive.get("l1").extra["attachments"]
         assert first == {"role": "scan", "name": "p1.gif", "sha256": sha(scan.read_bytes()),
                          "bytes": scan.stat().st_size, "media_type": "image/gif"}
         assert second["media_type"] == "text/plain; charset=utf-8"  # not what it claimed
@@ -240,6 +243,11 @@ def test_folder_ingest_attaches_files_beside_the_record(tmp_path):
             assert fake.headers["content-disposition"].startswith("attachment;")
             page = c.get("/document/l1").text
             assert f'href="/attachments/{first["sha256"]}"' in page
+            r = c.get(f"/attachments/{third['sha256']}")
+            assert r.content == named.read_bytes()  # the name is encoded, not sent raw
+            assert r.headers["content-disposition"] == (
+                "inline; filename*=utf-8''" + quote(named.name))
+            assert "Запись “1957” 회담 谈话 é.gif" in page
     finally:
         archive.close()
 
@@ -317,6 +325,24 @@ def test_served_type_comes_from_the_bytes(tmp_path):
     assert served_type(MIXED.encode("utf-16")) == "application/octet-stream"
     assert served_type(b"\x00\x01\x02binary") == "application/octet-stream"
     assert served_type(b"GIF89a" + b"\x00" * 20) == "image/gif"
+
+
+def test_a_database_already_in_the_store_is_never_served(tmp_path):
+    """An archive attacked before the fix holds its own database in the store, listed
+    by a published record: it is no longer sent."""
+    archive = Archive(str(tmp_path / "a.db"))
+    try:
+        stolen = archive.attachments.root / "copy"
+        stolen.parent.mkdir(parents=True)
+        backup(archive.db, stolen, files=False)
+        digest = archive.attachments.add(stolen, sha(stolen.read_bytes()))
+        archive.put([Record("old", "Attacked before", MIXED)])
+        Curator(archive).edit("old", {"extra": {"attachments": [{"sha256": digest}]}},
+                              author="eddie", reason="as an older opis stored it")
+        with TestClient(create_app(archive)) as c:
+            assert c.get(f"/attachments/{digest}").status_code == 404
+    finally:
+        archive.close()
 
 
 def test_store_refuses_a_symlink_swapped_in(tmp_path):

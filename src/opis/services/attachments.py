@@ -192,12 +192,16 @@ class AttachmentStore:
                         yield f.name
 
     def served(self, sha256: str, name: object = None) -> Served | None:
-        """How the stored file with this hash is sent, its type read from its bytes."""
+        """How the stored file with this hash is sent, its type read from its bytes.
+        A database file is never sent, even one an older opis let a record attach."""
         path = self.path_for(sha256)
         if path is None:
             return None
         with path.open("rb") as f:
-            media_type = served_type(f.read(SNIFF_BYTES))
+            head = f.read(SNIFF_BYTES)
+        if _refused_kind(head):
+            return None
+        media_type = served_type(head)
         return Served(path, media_type, media_type in INLINE_TYPES,
                       _download_name(name, sha256, media_type))
 
@@ -230,11 +234,13 @@ class AttachmentStore:
                 if source is not None:
                     where += ".path"
                     entry.update(self._take(source, allowed, base, dry_run))
-                elif self.path_for(entry.get("sha256")) is None:
-                    where += ".sha256"
-                    raise AttachmentRefused("names no stored file, and the entry has no path")
                 else:
-                    entry["media_type"] = self.served(entry["sha256"]).media_type
+                    where += ".sha256"
+                    served = self.served(entry.get("sha256"))
+                    if served is None:
+                        raise AttachmentRefused("names no stored file, and the entry has "
+                                                "no path")
+                    entry["media_type"] = served.media_type
             except AttachmentRefused as e:
                 shown = f" {str(source)[:200]!r}" if source is not None else ""
                 refused.append(f"{where}{shown}: {e}; stored without it")
