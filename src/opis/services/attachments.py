@@ -60,8 +60,6 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or path.is_relative_to(folder)
 
 
-
-
 @dataclass(frozen=True)
 class AllowedFiles:
     """The files one ingest may attach: ``files`` the curator named one by one (a PDF
@@ -106,7 +104,7 @@ class AllowedFiles:
             raise AttachmentRefused(f"cannot be resolved ({e})") from None
         if any(_inside(resolved, own) for own in self.refused):
             raise AttachmentRefused("it is part of the archive itself "
-                                        "(its database, index or attachment store)")
+                                    "(its database, index or attachment store)")
         if resolved not in self.files:
             root = next((r for r in self.roots if _inside(resolved, r)), None)
             if root is None:
