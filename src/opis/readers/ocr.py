@@ -348,7 +348,7 @@ def file_attachment(path: Path, role: str) -> dict[str, Any]:
             size += len(chunk)
     return {
         "role": role,
-        "path": str(path),
+        "path": str(path.absolute()),  # the store checks it against the allowed files
         "sha256": digest.hexdigest(),
         "media_type": media_type(path),
         "bytes": size,
