@@ -184,7 +184,7 @@ def test_backup_and_restore_round_trip(db_url, tmp_path, fmt):
     curator.withdraw("r2", author="ada", reason="rights unclear")
     before = snapshot(archive)
     path = tmp_path / "backup.bin"
-    used = backup(archive.db, path, fmt)
+    used = backup(archive.db, path, fmt).format
     assert detect_format(path) == used
     # Changes after the backup are undone by the restore.
     curator.edit("r1", {"title": "Edited after the backup"}, author="eddie", reason="later")

@@ -20,7 +20,7 @@ from opis.cli_common import DbOption, console, err
 from opis.cli_common import open_archive as _open
 from opis.config import allowed_hosts, base_url, data_dir, resolve_database
 from opis.search.base import SearchRequest
-from opis.services.archive import Archive, IngestProgress, IngestReport
+from opis.services.archive import Archive, IngestProgress, IngestReport, reader_limits
 from opis.services.export import FORMATS, UnknownFormatError, export
 from opis.services.records import record_json
 from opis.store.db import REPLICAS_ENV, ReplicaError, replica_urls
@@ -43,11 +43,15 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(
                help="With --translation: the original (scan, PDF) of one record.")] = None,
            translation: Annotated[Path | None, typer.Option(
                help="With --original: the translation of one record.")] = None,
+           attachment_root: Annotated[list[Path] | None, typer.Option(
+               "--attachment-root", help="A folder whose files records may attach, "
+               "besides the folders given to read (repeatable).")] = None,
            ) -> None:
     """Read source files into the archive (format detected per file).
 
     Runs again safely: stored records are recognised and skipped, so an interrupted
-    ingest is finished by running the same command."""
+    ingest is finished by running the same command. Records attach only files inside
+    the folders given (docs/ingest.md#attachments)."""
     if (original is None) != (translation is None):
         err.print("[red]--original and --translation go together[/red]")
         raise typer.Exit(2)
@@ -55,9 +59,15 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(
         err.print("[red]Nothing to ingest: give files or folders, or --original and "
                   "--translation[/red]")
         raise typer.Exit(2)
+    try:
+        limits = reader_limits()
+    except ValueError as e:
+        err.print(f"[red]{e}[/red]", highlight=False)
+        raise typer.Exit(2) from None
     archive = _open(db)
     if original is not None and translation is not None:
-        report = archive.ingest_pair(translation, original)
+        report = archive.ingest_pair(translation, original, limits,
+                                     attachment_root or [])
         archive.close()
         _print_report(report, dry_run=False, report_path=report_path)
         return
@@ -73,18 +83,26 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(
                             rate=f"{state.records_done} records, {state.rate:.0f}/s")
 
         report = archive.ingest(paths or [], progress=tick, dry_run=dry_run,
-                                workers=workers)
+                                workers=workers, limits=limits,
+                                attachment_roots=attachment_root or [])
     archive.close()
     _print_report(report, dry_run=dry_run, report_path=report_path)
 
 
 def _print_report(report: IngestReport, *, dry_run: bool, report_path: Path | None) -> None:
     prefix = "dry run: would have " if dry_run else ""
+    n = len(report.warnings)
+    warned = f", {n} warning{'' if n == 1 else 's'}" if n else ""
     console.print(f"{prefix}added {len(report.added)}, updated {len(report.updated)}, "
-                  f"unchanged {len(report.unchanged)}, failed {len(report.failed)} "
+                  f"unchanged {len(report.unchanged)}, failed {len(report.failed)}{warned} "
                   f"({report.seconds:.1f} s)", highlight=False)
     for f in report.failed:
         console.print(f"[red]failed[/red] {f}", highlight=False, soft_wrap=True)
+    if any(f.limit for f in report.failed):
+        console.print(f"reader limits: {report.limits.describe()}", highlight=False,
+                      soft_wrap=True)
+    for f in report.warnings:
+        console.print(f"[yellow]warning[/yellow] {f}", highlight=False, soft_wrap=True)
     if report_path:
         report_path.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     if report.failed:

@@ -21,7 +21,7 @@ from opis.cli_common import DbOption, console, err
 from opis.config import resolve_database
 from opis.services.accounts import ROLES, SCOPES, AccountError, Accounts, as_utc
 from opis.services.archive import Archive
-from opis.services.backup import FORMATS, BackupError, backup, restore
+from opis.services.backup import FORMATS, BackupError, backup, files_folder, restore
 from opis.store.db import Database
 
 user_app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -224,19 +224,39 @@ def backup_cmd(path: Annotated[Path, typer.Argument(help="File to write.")],
                db: DbOption = None,
                fmt: Annotated[str | None, typer.Option(
                    "--format", help="sqlite (SQLite default), pgdump (PostgreSQL default), "
-                                    "or jsonl (portable between the two)")] = None) -> None:
-    """Write a consistent backup while opis keeps serving (the search index is rebuilt
-    on restore, so it is not copied)."""
+                                    "or jsonl (portable between the two)")] = None,
+               without_attachments: Annotated[bool, typer.Option(
+                   "--without-attachments",
+                   help="Do not copy the attachment files to FILE.files/ (when the "
+                        "attachment store is backed up by other means).")] = False) -> None:
+    """Write a consistent backup while opis keeps serving, with the attachment files
+    beside it in FILE.files/ (the search index is rebuilt on restore, so it is not
+    copied)."""
     if fmt is not None and fmt not in FORMATS:
         _fail(f"unknown format {fmt!r}; use one of: {', '.join(FORMATS)}")
     database = _database(db)
     try:
-        used = backup(database, path, fmt)
+        result = backup(database, path, fmt, files=not without_attachments)
     except BackupError as e:
         _fail(e)
     finally:
         database.dispose()
-    console.print(f"backed up to {path} ({used}, {path.stat().st_size:,} bytes)",
+    files = "" if without_attachments else \
+        f"; {_files(result.files)} in {files_folder(path)}"
+    console.print(f"backed up to {path} ({result.format}, {path.stat().st_size:,} bytes"
+                  f"{files})", highlight=False)
+    _warn_missing(result.missing)
+
+
+def _files(n: int) -> str:
+    return f"{n} attachment file{'' if n == 1 else 's'}"
+
+
+def _warn_missing(missing: list[str]) -> None:
+    if missing:
+        err.print(f"[yellow]{len(missing)} attachment file(s) named by records are not in "
+                  f"the attachment store, so not in this archive:[/yellow] "
+                  f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}",
                   highlight=False)
 
 
@@ -250,7 +270,7 @@ def restore_cmd(path: Annotated[Path, typer.Argument(help="Backup file to restor
         raise typer.Exit(1)
     database = _database(db)
     try:
-        used = restore(database, path)
+        result = restore(database, path)
     except BackupError as e:
         _fail(e)
     finally:
@@ -260,4 +280,6 @@ def restore_cmd(path: Annotated[Path, typer.Argument(help="Backup file to restor
         n = archive.reindex()
     finally:
         archive.close()
-    console.print(f"restored {path} ({used}); indexed {n} records", highlight=False)
+    console.print(f"restored {path} ({result.format}, {_files(result.files)}); indexed "
+                  f"{n} records", highlight=False)
+    _warn_missing(result.missing)

@@ -1,17 +1,26 @@
 """Readers: one module per source format, chosen by sniffing each file.
 
-Each module has ``sniff(path, head) -> bool`` and ``read(path) -> Iterator[Item]``.
+Each module has ``sniff(path, head) -> bool`` and ``read(path) -> Iterator[Item]``;
+``read`` may take ``limits`` (readers/limits.py). A module with ``ISOLATED = True``
+(PDFs, scans) is read in a process of capped memory (readers/isolated.py); one with
+``CHECKS_LIMITS = True`` checks each record itself, where it knows the record's line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-import os
-from collections.abc import Iterator
+import inspect
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
-from opis.readers.base import Item, ReadError
+from opis.model import Record
+from opis.model.entity import Collection
+from opis.readers import isolated
+from opis.readers.base import Item, LimitError, ReadError, Rejected
+from opis.readers.limits import MB, Limits
 
 # Order matters: the first module whose sniff() accepts a file reads it.
 READERS = [
@@ -38,21 +47,38 @@ def reader_for(path: Path) -> ModuleType:
     raise ReadError(path, "unknown format: not a file opis can read", line=None)
 
 
-def max_file_bytes() -> int:
-    """Largest source file opis reads: $OPIS_MAX_FILE_MB megabytes (default 500)."""
-    try:
-        return int(float(os.environ.get("OPIS_MAX_FILE_MB", "500")) * 1024 * 1024)
-    except ValueError:
-        return 500 * 1024 * 1024
-
-
-def read_path(path: Path) -> Iterator[Item]:
+def read_path(path: Path, limits: Limits | None = None) -> Iterator[Item | Rejected]:
+    """The items of one source file, within ``limits`` (read from the environment when
+    not given). A record over a limit is yielded as ``Rejected`` in its place; a file
+    over one (its size, its pages, the memory reading it takes) raises LimitError."""
+    limits = limits or Limits.from_env()
     size = path.stat().st_size
-    limit = max_file_bytes()
-    if size > limit:
-        raise ReadError(path, f"file is {size / 1048576:.1f} MB, over the limit of "
-                              f"{limit / 1048576:.0f} MB (set OPIS_MAX_FILE_MB to change it)")
-    yield from reader_for(path).read(path)
+    if size > limits.file_bytes:
+        raise limits.error(path, "file_mb", f"file is {size / MB:.1f} MB")
+    module = reader_for(path)
+    if getattr(module, "ISOLATED", False):  # PDFs and scans: in a process of capped memory
+        items: Iterable[Item | Rejected] = isolated.read(module.__name__, path, limits)
+    elif "limits" in _parameters(module):
+        items = module.read(path, limits=limits)
+    else:
+        items = module.read(path)
+    checked = getattr(module, "CHECKS_LIMITS", False)  # it checks each record with its line
+    refused: set[str] = set()
+    for item in items:
+        if isinstance(item, Record) and not checked:
+            rejected = limits.rejected(item, path)
+            if rejected is not None:
+                item = rejected
+        if isinstance(item, Rejected) and item.record_id is not None:
+            refused.add(item.record_id)
+        elif isinstance(item, Collection) and refused:  # a volume lists only what is stored
+            item.record_ids = [r for r in item.record_ids if r not in refused]
+        yield item
+
+
+@lru_cache
+def _parameters(module: ModuleType) -> frozenset[str]:
+    return frozenset(inspect.signature(module.read).parameters)
 
 
 def is_sidecar(path: Path) -> bool:
@@ -73,4 +99,15 @@ def discover(paths: list[Path]) -> Iterator[Path]:
             yield p
 
 
-__all__ = ["Item", "ReadError", "discover", "read_path", "reader_for"]
+@contextlib.contextmanager
+def reader_process() -> Iterator[None]:
+    """The process that reads PDFs and scans (readers/isolated.py) ends with this block,
+    an ingest: a web process does not keep a reader's memory between ingests."""
+    try:
+        yield
+    finally:
+        isolated.shutdown()
+
+
+__all__ = ["Item", "LimitError", "Limits", "ReadError", "Rejected", "discover", "read_path",
+           "reader_for", "reader_process"]

@@ -5,6 +5,7 @@ A reader turns the bytes of one source file into model objects and nothing else.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from opis.model import Record
@@ -24,3 +25,33 @@ class ReadError(Exception):
         self.message = message
         where = f"{self.path}, line {line}" if line else self.path
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.path, self.message, self.line))
+
+
+class LimitError(ReadError):
+    """A source over one of the reader limits (readers/limits.py); ``limit`` names the
+    variable that sets it, so the report can say which limit was hit."""
+
+    def __init__(self, path: Path | str, message: str, line: int | None = None, *,
+                 limit: str):
+        super().__init__(path, message, line)
+        self.limit = limit
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Exceptions pickle their args; this one travels back from the reader process.
+        return (_limit_error, (self.path, self.message, self.line, self.limit))
+
+
+def _limit_error(path: str, message: str, line: int | None, limit: str) -> LimitError:
+    return LimitError(path, message, line, limit=limit)
+
+
+@dataclass
+class Rejected:
+    """One record of a file refused because it is over a limit, yielded in its place:
+    the ingest reports it and reads on, so one bad line does not cost the others."""
+
+    error: LimitError
+    record_id: str | None = None

@@ -36,6 +36,7 @@ from opis.model.entity import Mention
 from opis.model.languages import language_code
 from opis.readers.base import Item, ReadError
 from opis.readers.encoding import decode_detected
+from opis.readers.limits import Limits
 
 SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -56,7 +57,13 @@ _ROLE_IN_PARENS = re.compile(r"^(?P<name>.+?)\s*\((?P<role>[^()]+)\)\s*$")
 
 
 class _Loader(yaml.SafeLoader):
-    """safe_load without aliases: ``*name`` chains can make a few lines mean billions."""
+    """safe_load without aliases (``*name`` chains can make a few lines mean billions)
+    and no deeper than the limit: PyYAML composes nested nodes by recursion, so 900
+    levels of ``[`` would end in a RecursionError."""
+
+    def __init__(self, stream: str, path: Path, limits: Limits):
+        super().__init__(stream)
+        self.path, self.limits, self.depth = path, limits, 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -64,7 +71,16 @@ class _Loader(yaml.SafeLoader):
             raise yaml.composer.ComposerError(
                 None, None, "aliases (*name) are not allowed in front matter", event.start_mark
             )
-        return super().compose_node(parent, index)
+        if not self.check_event(yaml.CollectionStartEvent):
+            return super().compose_node(parent, index)
+        self.depth += 1
+        if self.depth > self.limits.depth:
+            line = self.peek_event().start_mark.line + 2  # 0-based, after the opening fence
+            raise self.limits.too_deep(self.path, line, "the front matter")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 class _FieldError(ValueError):
@@ -86,9 +102,10 @@ def sniff(path: Path, head: bytes) -> bool:
     return False
 
 
-def read(path: Path) -> Iterator[Item]:
+def read(path: Path, limits: Limits | None = None) -> Iterator[Item]:
     """Yield the one Record a front-matter document holds."""
     path = Path(path)
+    limits = limits or Limits.from_env()
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -97,7 +114,7 @@ def read(path: Path) -> Iterator[Item]:
     text = decoded.text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise ReadError(path, "the file is empty", 1)
-    meta, body, lines = _split_front_matter(path, text)
+    meta, body, lines = _split_front_matter(path, text, limits)
     try:
         record = record_from_front_matter(meta, body, default_id=slug(path.stem))
     except _FieldError as e:
@@ -109,7 +126,8 @@ def read(path: Path) -> Iterator[Item]:
     yield record
 
 
-def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, dict[str, int]]:
+def _split_front_matter(path: Path, text: str,
+                        limits: Limits) -> tuple[dict[str, Any], str, dict[str, int]]:
     """The parsed front matter, the body, and the file line of each top-level key."""
     lines = text.split("\n")
     if lines[0].strip() != "---":
@@ -118,8 +136,9 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, dic
     if end is None:
         raise ReadError(path, "front matter opened with '---' is never closed", 1)
     source = "\n".join(lines[1:end])
+    loader = _Loader(source, path, limits)  # a SafeLoader
     try:
-        meta = yaml.load(source, Loader=_Loader)  # _Loader is a SafeLoader
+        meta = loader.get_single_data()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 2 if mark is not None else 1  # +1 for 0-based, +1 for the fence
@@ -127,6 +146,8 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, dic
         raise ReadError(path, f"invalid YAML front matter: {problem}", line) from None
     except yaml.YAMLError as e:
         raise ReadError(path, f"invalid YAML front matter: {e}", 1) from None
+    finally:
+        loader.dispose()
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):

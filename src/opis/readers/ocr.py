@@ -36,6 +36,7 @@ from PIL import Image, ImageOps
 from opis.enrich.language import detect_language
 from opis.model import Contents, Record
 from opis.readers.base import ReadError
+from opis.readers.limits import Limits
 from opis.readers.markdown import record_from_front_matter, slug
 
 REVIEW_BELOW = 60.0  # mean word confidence (0-100) under which a page needs review
@@ -286,8 +287,9 @@ def sidecar_path(path: Path) -> Path | None:
     return None
 
 
-def load_sidecar(path: Path) -> Sidecar:
+def load_sidecar(path: Path, limits: Limits | None = None) -> Sidecar:
     """The sidecar of ``path`` if there is one (YAML or JSON mapping), else an empty one."""
+    limits = limits or Limits.from_env()
     found = sidecar_path(path)
     if found is None:
         return Sidecar(None, {}, {})
@@ -301,12 +303,22 @@ def load_sidecar(path: Path) -> Sidecar:
             meta = json.loads(text)
         except json.JSONDecodeError as e:
             raise ReadError(found, f"invalid JSON sidecar: {e.msg}", e.lineno) from None
+        except RecursionError:  # deeper than Python's parser goes, so over the limit too
+            raise limits.too_deep(found, subject="the sidecar") from None
+        limits.check_depth(meta, found, where="sidecar: ")
     else:
         try:
+            depth = 0
             for event in yaml.parse(text, Loader=yaml.SafeLoader):
                 if isinstance(event, yaml.AliasEvent):  # *name chains can mean billions
                     raise ReadError(found, "aliases (*name) are not allowed in a sidecar",
                                     event.start_mark.line + 1)
+                if isinstance(event, yaml.CollectionStartEvent):
+                    depth += 1
+                    if depth > limits.depth:  # composing it would recurse that deep
+                        raise limits.too_deep(found, event.start_mark.line + 1, "the sidecar")
+                elif isinstance(event, yaml.CollectionEndEvent):
+                    depth -= 1
             meta = yaml.safe_load(text)
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
@@ -336,7 +348,7 @@ def file_attachment(path: Path, role: str) -> dict[str, Any]:
             size += len(chunk)
     return {
         "role": role,
-        "path": str(path),
+        "path": str(path.absolute()),  # the store checks it against the allowed files
         "sha256": digest.hexdigest(),
         "media_type": media_type(path),
         "bytes": size,

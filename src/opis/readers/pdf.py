@@ -4,13 +4,17 @@ Each page is read on its own with pypdfium2: a page whose text layer has fewer
 than MIN_TEXT_CHARS visible characters is taken for a scan, rendered at ocr.DPI
 and OCR'd. The pages' provenance and confidence go to ``record.extra["pages"]``
 and the PDF itself to ``record.extra["attachments"]`` (docs/scans.md).
+
+A PDF is read in a process of capped memory (readers/isolated.py); before any page
+is parsed its page count is checked, and before a page is rendered the images it
+embeds (readers/limits.py).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -19,12 +23,14 @@ from PIL import Image
 
 from opis.model import Record
 from opis.readers.base import ReadError
+from opis.readers.limits import Limits
 from opis.readers.ocr import DPI, Ocr, PageText, clean_text, load_sidecar, scan_record
 
 SUFFIXES = (".pdf",)
 FORMAT = "pdf"
 MIN_TEXT_CHARS = 20  # fewer visible characters in a page's text layer: treat it as a scan
 MAX_PIXELS = 80_000_000  # a rendered page larger than this is rendered at a lower resolution
+ISOLATED = True  # read in the capped worker process (readers/isolated.py)
 
 _VISIBLE = re.compile(r"\S")
 
@@ -34,10 +40,14 @@ def sniff(path: Path, head: bytes) -> bool:
     return path.suffix.lower() in SUFFIXES or head[:1024].lstrip().startswith(b"%PDF-")
 
 
-def read(path: Path) -> Iterator[Record]:
-    """Yield the one Record a PDF holds; raise ReadError for encrypted or damaged files."""
+def read(path: Path, limits: Limits | None = None,
+         on_page: Callable[[int], object] | None = None) -> Iterator[Record]:
+    """Yield the one Record a PDF holds; raise ReadError for encrypted or damaged files
+    and LimitError for one over a limit. ``on_page(n)`` is told each page before it
+    is parsed, so a reader process that dies can be reported with its page."""
     path = Path(path)
-    sidecar = load_sidecar(path)
+    limits = limits or Limits.from_env()
+    sidecar = load_sidecar(path, limits)
     explicit = sidecar.meta.get("ocr_language")
     ocr: Ocr | None = None
     try:
@@ -51,19 +61,25 @@ def read(path: Path) -> Iterator[Record]:
     except OSError as e:
         raise ReadError(path, f"cannot open: {e.strerror or e}") from None
     try:
-        if len(document) == 0:
+        count = len(document)
+        if count == 0:
             raise ReadError(path, "damaged PDF: it has no pages")
+        if count > limits.pages:
+            raise limits.error(path, "pages", f"PDF has {count:,} pages")
         title = (document.get_metadata_dict().get("Title") or "").strip() or None
         pages: list[PageText] = []
-        for index in range(len(document)):
+        for index in range(count):
             n = index + 1
+            if on_page is not None:
+                on_page(n)
             text = _text_layer(path, document, index)
             if len(_VISIBLE.findall(text)) >= MIN_TEXT_CHARS:
                 pages.append(PageText(text, "text-layer"))
                 continue
+            image = _render(path, document, index, limits)
             if ocr is None:
                 ocr = Ocr(path, sidecar.language, str(explicit) if explicit else None)
-            pages.append(ocr.page(_render(path, document, index), n))
+            pages.append(ocr.page(image, n))
         record = scan_record(
             path, pages, sidecar, source_format=FORMAT, default_title=title, ocr=ocr
         )
@@ -89,15 +105,24 @@ def _text_layer(path: Path, document: pdfium.PdfDocument, index: int) -> str:
     return clean_text(text.replace("\x02", "-"))  # PDFium marks a line-end hyphen as \x02
 
 
-def _render(path: Path, document: pdfium.PdfDocument, index: int) -> Image.Image:
-    """The page as a grayscale image at ocr.DPI (less for huge pages), for OCR."""
+def _render(path: Path, document: pdfium.PdfDocument, index: int,
+            limits: Limits) -> Image.Image:
+    """The page as a grayscale image at ocr.DPI (less for huge pages), for OCR; refused
+    when it embeds an image over the pixel limit (decoding it is what would cost)."""
     try:
         page = document[index]
         try:
+            for image in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,)):
+                w, h = image.get_px_size()
+                if w * h > limits.image_pixels:
+                    raise limits.error(path, "image_megapixels",
+                                       f"page {index + 1} embeds an image of {w:,} × {h:,} "
+                                       f"pixels ({w * h / 1e6:,.1f} megapixels)")
             width, height = page.get_size()
             scale = DPI / 72
-            if width * height * scale * scale > MAX_PIXELS:
-                scale = math.sqrt(MAX_PIXELS / (width * height))
+            most = min(MAX_PIXELS, limits.image_pixels)
+            if width * height * scale * scale > most:
+                scale = math.sqrt(most / (width * height))
             bitmap = page.render(scale=scale, grayscale=True)
             image = bitmap.to_pil()
             image.info["dpi"] = (round(scale * 72), round(scale * 72))

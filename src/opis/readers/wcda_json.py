@@ -3,7 +3,9 @@
 The field names are those of the archive's page scrape (see
 ``data/sample/wcda-records.jsonl``). One source line (or CSV row) is one record;
 a record is checked whole before it is yielded, and the first bad line raises
-``ReadError`` naming that line, after the good records before it.
+``ReadError`` naming that line, after the good records before it. A record over a
+limit (readers/limits.py: its size, nesting, text or fields) is yielded as
+``Rejected`` with its line instead, and the records after it are read on.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from opis.model import ArchivalReference, Author, Contents, Record, languages
 from opis.model.archival import parse_archival_reference, parse_credits
 from opis.model.dates import to_edtf
 from opis.model.headings import is_personal_heading, split_heading
-from opis.readers.base import Item, ReadError
+from opis.readers.base import Item, LimitError, ReadError, Rejected
 from opis.readers.encoding import Decoded, decode_detected
+from opis.readers.limits import MB, Limits
 
+CHECKS_LIMITS = True  # each record against readers/limits.py, with its line
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 CSV_SUFFIXES = (".csv",)
 
@@ -69,11 +73,17 @@ def sniff(path: Path, head: bytes) -> bool:
     return False
 
 
-def read(path: Path) -> Iterator[Item]:
-    """Yield one Record per source record; raise ReadError at the first bad one."""
+Rows = Iterator[tuple[int, dict[str, Any] | LimitError]]
+
+
+def read(path: Path, limits: Limits | None = None) -> Iterator[Item | Rejected]:
+    """Yield one Record per source record (or Rejected, for one over a limit); raise
+    ReadError at the first bad one."""
     path = Path(path)
+    limits = limits or Limits.from_env()
     if path.suffix.lower() in (".jsonl", ".ndjson") and not _starts_array(path):
-        yield from _records(path, _stream_json_lines(path), "wcda-json", "utf-8")
+        yield from _records(path, _stream_json_lines(path, limits), "wcda-json", "utf-8",
+                            limits)
         return
     decoded = _decode(path)
     text = decoded.text
@@ -81,20 +91,23 @@ def read(path: Path) -> Iterator[Item]:
         raise ReadError(path, "the file is empty", 1)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        rows: Iterator[tuple[int, dict[str, Any]]] = _csv_rows(path, text)
+        rows: Rows = _csv_rows(path, text, limits)
         fmt = "wcda-csv"
     elif suffix == ".json" or text.lstrip().startswith("["):
-        rows = _json_array(path, text)
+        rows = _json_array(path, text, limits)
         fmt = "wcda-json"
     else:
-        rows = _json_lines(path, text)
+        rows = _json_lines(path, text, limits)
         fmt = "wcda-json"
-    yield from _records(path, rows, fmt, decoded.encoding)
+    yield from _records(path, rows, fmt, decoded.encoding, limits)
 
 
-def _records(path: Path, rows: Iterator[tuple[int, dict[str, Any]]], fmt: str,
-             encoding: str) -> Iterator[Record]:
+def _records(path: Path, rows: Rows, fmt: str, encoding: str,
+             limits: Limits) -> Iterator[Record | Rejected]:
     for line, data in rows:
+        if isinstance(data, LimitError):
+            yield Rejected(data)
+            continue
         try:
             record = record_from_wcda(data)
         except _FieldError as e:
@@ -103,7 +116,7 @@ def _records(path: Path, rows: Iterator[tuple[int, dict[str, Any]]], fmt: str,
         record.source_path = str(path)
         if encoding != "utf-8":
             record.extra["encoding"] = encoding
-        yield record
+        yield limits.rejected(record, path, line) or record
 
 
 def _starts_array(path: Path) -> bool:
@@ -116,13 +129,24 @@ def _starts_array(path: Path) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
 
 
-def _stream_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _stream_json_lines(path: Path, limits: Limits) -> Rows:
     """JSON Lines one line at a time: memory stays that of one record however large the
-    file (a whole export of millions of records in one file is common)."""
+    file (a whole export of millions of records in one file is common). A line over the
+    record size limit is skipped unread, and refused."""
     offset = 0
     seen = False
+    most = limits.record_bytes
     with path.open("rb") as f:
-        for n, raw in enumerate(f, start=1):
+        for n, raw in enumerate(iter(lambda: f.readline(most + 2), b""), start=1):
+            if len(raw.rstrip(b"\r\n")) > most:
+                size = len(raw)
+                while not raw.endswith(b"\n") and raw:
+                    raw = f.readline(1 << 20)
+                    size += len(raw)
+                offset += size
+                seen = True
+                yield n, limits.error(path, "record_mb", f"line is {size / MB:.1f} MB", n)
+                continue
             start = 3 if n == 1 and raw.startswith(b"\xef\xbb\xbf") else 0
             try:
                 line = raw[start:].decode("utf-8")
@@ -133,7 +157,7 @@ def _stream_json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not line.strip():
                 continue
             seen = True
-            yield n, _json_object(path, line, n)
+            yield n, _limited(_json_object, path, line, n, limits)
     if not seen:
         raise ReadError(path, "the file is empty", 1)
 
@@ -152,24 +176,38 @@ def _decode(path: Path) -> Decoded:
         raise ReadError(path, f"not UTF-8 text (byte {e.start})", line) from None
 
 
-def _json_lines(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _json_lines(path: Path, text: str, limits: Limits) -> Rows:
     for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        yield n, _json_object(path, line, n)
+        yield n, _limited(_json_object, path, line, n, limits)
 
 
-def _json_object(path: Path, line: str, n: int) -> dict[str, Any]:
+def _limited(parse: Any, *args: Any) -> dict[str, Any] | LimitError:
+    """What ``parse(*args)`` returns, or the LimitError it raises, to be yielded in the
+    record's place (raising would end the generator, and the file with it)."""
+    try:
+        return parse(*args)
+    except LimitError as e:
+        return e
+
+
+def _json_object(path: Path, line: str, n: int, limits: Limits) -> dict[str, Any]:
+    if len(line) > limits.record_bytes:
+        raise limits.error(path, "record_mb", f"line is {len(line.encode()) / MB:.1f} MB", n)
     try:
         data = json.loads(line)
     except json.JSONDecodeError as e:
         raise ReadError(path, f"invalid JSON: {e.msg} (column {e.colno})", n) from None
+    except RecursionError:  # deeper than Python's parser goes, so over the limit too
+        raise limits.too_deep(path, n) from None
     if not isinstance(data, dict):
         raise ReadError(path, "each line must hold one JSON object", n)
+    limits.check_depth(data, path, n)
     return data
 
 
-def _json_array(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _json_array(path: Path, text: str, limits: Limits) -> Rows:
     """Walk a top-level array (or a run of objects) one record at a time, with its line."""
     decoder = json.JSONDecoder()
     ws = re.compile(r"\s*")
@@ -183,11 +221,29 @@ def _json_array(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         counted[0] = pos
         return counted[1]
 
+    def element(start: int) -> tuple[dict[str, Any] | LimitError, int]:
+        """The value at ``start`` and the position after it; one over a limit is
+        refused whole and the walk goes on after it."""
+        try:
+            data, end = decoder.raw_decode(text, start)
+        except RecursionError:  # its end is unknown, so the file cannot be read on
+            raise limits.too_deep(path, line_of(start)) from None
+        if isinstance(data, dict):
+            try:
+                if end - start > limits.record_bytes:  # characters, a lower bound of bytes
+                    raise limits.error(path, "record_mb", f"record is "
+                                       f"{len(text[start:end].encode()) / MB:.1f} MB",
+                                       line_of(start))
+                limits.check_depth(data, path, line_of(start))
+            except LimitError as e:
+                return e, end
+        return data, end
+
     pos = ws.match(text).end()
     try:
         while text[pos] == "{":  # one object, or objects one after another (JSON Lines)
             start = pos
-            data, pos = decoder.raw_decode(text, pos)
+            data, pos = element(pos)
             yield line_of(start), data
             pos = ws.match(text, pos).end()
             if pos == len(text):
@@ -199,8 +255,8 @@ def _json_array(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
             return
         while True:
             start = pos
-            data, pos = decoder.raw_decode(text, pos)
-            if not isinstance(data, dict):
+            data, pos = element(pos)
+            if not isinstance(data, dict | LimitError):
                 raise ReadError(path, "each array element must be a JSON object", line_of(start))
             yield line_of(start), data
             pos = ws.match(text, pos).end()
@@ -218,7 +274,7 @@ def _json_array(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         raise ReadError(path, "invalid JSON: the array is not closed", line_of(len(text))) from None
 
 
-def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def _csv_rows(path: Path, text: str, limits: Limits) -> Rows:
     # Text bodies are long; the stdlib default (128 KiB) would reject real records.
     csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -241,33 +297,44 @@ def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         if any(v is None for v in row.values()):
             raise ReadError(path, "row has fewer cells than the header has columns", line)
         try:
-            values = _csv_values(row)
+            values: dict[str, Any] | LimitError = _csv_values(row, path, line, limits)
         except _FieldError as e:
             raise ReadError(path, str(e), line) from None
+        except LimitError as e:
+            values = e
         yield line, values
         line = reader.line_num + 1
 
 
-def _csv_values(row: dict[str, str]) -> dict[str, Any]:
+def _csv_values(row: dict[str, str], path: Path, line: int,
+                limits: Limits) -> dict[str, Any]:
     """CSV cells into the JSON shapes: empty -> null, multi-value -> list."""
+    size = sum(map(len, row.values()))  # characters: a lower bound of the bytes
+    if size * 4 > limits.record_bytes:
+        size = sum(len(v.encode()) for v in row.values())
+        if size > limits.record_bytes:
+            raise limits.error(path, "record_mb", f"row is {size / MB:.1f} MB", line)
     out: dict[str, Any] = {}
     for key, value in row.items():
         value = value.strip() if key != "text_body" else value
         if value == "":
             out[key] = None
         elif key in LIST_FIELDS:
-            out[key] = _csv_list(key, value)
+            out[key] = _csv_list(key, value, path, line, limits)
         else:
             out[key] = value
     return out
 
 
-def _csv_list(key: str, value: str) -> list[str]:
+def _csv_list(key: str, value: str, path: Path, line: int, limits: Limits) -> list[str]:
     if value.startswith("["):
         try:
             items = json.loads(value)
         except json.JSONDecodeError as e:
             raise _FieldError(f"column {key!r}: invalid JSON array ({e.msg})") from None
+        except RecursionError:  # deeper than Python's parser goes, so over the limit too
+            raise limits.too_deep(path, line, f"column {key!r}") from None
+        limits.check_depth({key: items}, path, line)  # the row is level 1, as a JSON record
         return items
     return [part.strip() for part in value.split(";") if part.strip()]
 

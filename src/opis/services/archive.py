@@ -17,19 +17,21 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from opis.config import data_dir
 from opis.enrich.entities import Candidate
 from opis.enrich.language import fill_language
 from opis.model import Record
 from opis.model.entity import Collection, Entity, GlossaryEntry
 from opis.model.record import id_problem
+from opis.model.urls import web_address_problem
 from opis.names import authority
-from opis.readers import Item, ReadError, discover, read_path
+from opis.readers import Item, Limits, ReadError, Rejected, discover, read_path, reader_process
 from opis.readers.combine import combine
 from opis.readers.ocr import file_attachment
 from opis.search.base import ENTITY_FACETS, Indexable, SearchRequest, SearchResult
 from opis.search.names import expand
 from opis.search.query import parse_query
-from opis.services.attachments import AttachmentStore
+from opis.services.attachments import NOTHING, AllowedFiles, AttachmentStore, Served
 from opis.services.entities import FileContext, Linker
 from opis.services.pipeline import Extractor, Pending, collect_garbage, collection_paused
 from opis.store import audit, collections
@@ -43,13 +45,25 @@ class Failure:
     path: str
     message: str
     line: int | None = None
+    limit: str | None = None  # the OPIS_MAX_... variable of the reader limit it was over
+
+    @classmethod
+    def of(cls, error: ReadError) -> Failure:
+        return cls(error.path, error.message, error.line, getattr(error, "limit", None))
 
     def __str__(self) -> str:
         where = f"{self.path}, line {self.line}" if self.line else self.path
         return f"{where}: {self.message}"
 
 
+def reader_limits() -> Limits:
+    """The reader limits the environment sets (ValueError names a bad OPIS_MAX_...)."""
+    return Limits.from_env()
+
+
 BATCH_SIZE = 1000
+# An SQLite archive "a.db" is also "a.db-wal" and the rest: never attached, never read.
+SQLITE_FILES = ("", "-wal", "-shm", "-journal", ".tantivy", ".files")
 ANALYZED = ("records", "annotations", "mentions", "entities", "entity_variants",
             "collection_items", "search_documents")
 T = TypeVar("T")
@@ -63,6 +77,19 @@ class _Batch:
     digests: dict[str, str]  # record id -> hash of the record as read
     changed: list[str]  # ids whose content differs from what is stored
     found: Pending | None  # the extractor's work on the changed records
+    warnings: list[Failure] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Intake:
+    """Where a batch of records came from: the files the curator's command allows
+    them to attach, the folder their relative paths start from, and the file named
+    in warnings. Records from an intake also have their ``source_url`` checked with
+    the edit form's rule."""
+
+    allowed: AllowedFiles
+    base: Path | None = None
+    source: str = ""
 
 
 class _DryRun(Exception):
@@ -100,7 +127,11 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
+    # Stored, but without something the source asked for (an attachment outside the
+    # allowed folders, a javascript: source URL): each names the file, record and field.
+    warnings: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def ok(self) -> bool:
@@ -111,8 +142,11 @@ class IngestReport:
         return {"dry_run": self.dry_run, "seconds": round(self.seconds, 3),
                 "added": len(self.added), "updated": len(self.updated),
                 "unchanged": len(self.unchanged), "failed": len(self.failed),
-                "failures": [{"file": f.path, "line": f.line, "reason": f.message}
-                             for f in self.failed],
+                "failures": [{"file": f.path, "line": f.line, "reason": f.message,
+                              "limit": f.limit} for f in self.failed],
+                "warnings": [{"file": f.path, "line": f.line, "reason": f.message}
+                             for f in self.warnings],
+                "limits": self.limits.to_json(),
                 "records": {"added": self.added, "updated": self.updated,
                             "unchanged": self.unchanged}}
 
@@ -199,16 +233,28 @@ class Archive:
             dry_run: bool = False) -> dict[str, str]:
         """Store what a reader yielded, linked to the authority file and indexed, in one
         transaction: all or nothing. With ``dry_run`` everything is checked the same
-        way and then rolled back, the index included."""
+        way and then rolled back, the index included. No attachment is copied from a
+        path a record names (that takes an ingest's ``Intake``)."""
         batch = self._prepare(list(items), extractor, dry_run)
         return self._store(batch, author=author, reason=reason,
                            context=context or FileContext(), dry_run=dry_run)
 
+    def intake(self, paths: Iterable[Path], *, roots: Iterable[Path] = (),
+               base: Path | None = None, source: str = "") -> Intake:
+        """What naming ``paths`` on the command line lets records attach, never the
+        archive's own database, index or store (docs/security.md)."""
+        own = [self.attachments.root, data_dir()]
+        if self.db.sqlite_path is not None:
+            own += [Path(f"{self.db.sqlite_path}{suffix}") for suffix in SQLITE_FILES]
+        return Intake(AllowedFiles.named(paths, roots, own), base, source)
+
     def _prepare(self, items: list[Item], extractor: Extractor | None,
-                 dry_run: bool) -> _Batch:
+                 dry_run: bool, intake: Intake | None = None) -> _Batch:
         """Check a batch, recognise unchanged records (before any enrichment) and start
-        extracting entities from the others; nothing is written yet."""
+        extracting entities from the others; nothing is written yet. What a record
+        asks for and does not get (an attachment, a source URL) becomes a warning."""
         digests: dict[str, str] = {}
+        warnings: list[Failure] = []
         for record in items:
             if not isinstance(record, Record):
                 continue
@@ -221,14 +267,30 @@ class Archive:
             if problems:
                 raise ValueError(f"record {record.id}: " + "; ".join(problems))
             fill_language(record)  # cheap when the source names it; part of what is stored
-            if not dry_run:
-                self.attachments.keep(record)
+            if intake is None:
+                self.attachments.keep(record, NOTHING, dry_run=dry_run)
+            else:
+                warnings += [Failure(intake.source, f"record {record.id}: {m}")
+                             for m in self._admit(record, intake, dry_run)]
             digests[record.id] = store.content_hash(record)
         with self.db.sessions() as session:
             stored = store.current_hashes(session, list(digests))
         changed = [i for i in items if isinstance(i, Record) and stored.get(i.id) != digests[i.id]]
         found = extractor.submit(changed) if extractor and changed else None
-        return _Batch(items, digests, [r.id for r in changed], found)
+        return _Batch(items, digests, [r.id for r in changed], found, warnings)
+
+    def _admit(self, record: Record, intake: Intake, dry_run: bool) -> list[str]:
+        """Check what a record from outside brings besides its text: its attachments
+        against the allowed files, its source URL against the edit form's rule. What
+        fails is dropped (the record is still stored) and described."""
+        problems = self.attachments.keep(record, intake.allowed, intake.base, dry_run=dry_run)
+        if record.source_url is not None and record.source_url.strip():
+            problem = web_address_problem(record.source_url)
+            if problem:
+                problems.append(f"source_url {record.source_url[:200]!r}: {problem}; "
+                                "stored without it")
+                record.source_url = None
+        return problems
 
     @_writes
     def _store(self, batch: _Batch, *, author: str, reason: str, context: FileContext,
@@ -320,31 +382,38 @@ class Archive:
 
     def ingest(self, paths: list[Path], progress: Callable[[IngestProgress], None] | None = None,
                *, dry_run: bool = False, workers: int | None = None,
-               batch_size: int = BATCH_SIZE) -> IngestReport:
+               batch_size: int = BATCH_SIZE, limits: Limits | None = None,
+               attachment_roots: Iterable[Path] = ()) -> IngestReport:
         """Read and store every file in batches of complete records.
 
         A batch is one transaction, so an ingest stopped at any point leaves whole records
         only; running it again skips what was stored (unchanged content is recognised
         before any enrichment) and finishes the rest. A file that cannot be read is
-        reported with its line; the batch in which the error lies stores nothing.
+        reported with its line; the batch in which the error lies stores nothing. A record
+        over a reader limit (readers/limits.py) is reported alone and the rest of its
+        file is stored; the limits, read from the environment once, go in the report.
+        Records attach only files inside ``paths`` (and ``attachment_roots``).
         """
-        report = IngestReport(dry_run=dry_run)
+        report = IngestReport(dry_run=dry_run, limits=limits or Limits.from_env())
         started = time.perf_counter()
-        files = list(discover(paths))
+        allowed = self.intake(paths, roots=attachment_roots).allowed
+        # A folder holding the archive itself: its index and store are not sources.
+        files = [f for f in discover(paths) if not allowed.is_own(f)]
         state = IngestProgress(files_total=len(files),
                                bytes_total=sum(_size(f) for f in files), started=started)
-        with Extractor(workers) as extractor, collection_paused():
+        with Extractor(workers) as extractor, collection_paused(), reader_process():
             for path in files:
                 state.path = path
                 try:
                     if not path.exists():
                         raise ReadError(path, "no such file")
+                    intake = Intake(allowed, path.parent, str(path))
                     n = self._ingest_file(path, report, extractor, dry_run, batch_size,
-                                          state, progress)
+                                          state, progress, intake)
                     if n == 0:
                         raise ReadError(path, "no records found")
                 except ReadError as e:
-                    report.failed.append(Failure(e.path, e.message, e.line))
+                    report.failed.append(Failure.of(e))
                 except (OSError, ValueError) as e:
                     report.failed.append(Failure(str(path), str(e)))
                 except DBAPIError as e:  # a deadlock, a lost connection: the batch rolled back
@@ -390,12 +459,14 @@ class Archive:
 
     def _ingest_file(self, path: Path, report: IngestReport, extractor: Extractor,
                      dry_run: bool, batch_size: int, state: IngestProgress,
-                     progress: Callable[[IngestProgress], None] | None) -> int:
+                     progress: Callable[[IngestProgress], None] | None,
+                     intake: Intake) -> int:
         """Batches go through two stages at once: while one is linked and written here,
-        the workers extract entities from the next (both cores busy)."""
+        the workers extract entities from the next (both cores busy). Returns the number
+        of records read, those refused over a limit included."""
         context = FileContext()
         batch: list[Item] = []
-        records = 0
+        records = refused = 0
         inflight: _Batch | None = None
         storing = False
 
@@ -406,6 +477,7 @@ class Archive:
                                    context=context, dry_run=dry_run)
             storing = False
             collect_garbage()
+            report.warnings += prepared.warnings
             for rid, status in statuses.items():
                 getattr(report, status).append(rid)
             state.records_done += len(statuses)
@@ -414,14 +486,18 @@ class Archive:
 
         def advance() -> None:
             nonlocal inflight
-            prepared = self._prepare(batch[:], extractor, dry_run)
+            prepared = self._prepare(batch[:], extractor, dry_run, intake)
             batch.clear()
             previous, inflight = inflight, prepared
             if previous is not None:
                 store_batch(previous)
 
         try:
-            for item in read_path(path):
+            for item in read_path(path, report.limits):
+                if isinstance(item, Rejected):  # over a limit: reported, the file reads on
+                    report.failed.append(Failure.of(item.error))
+                    refused += 1
+                    continue
                 batch.append(item)
                 if isinstance(item, Record):
                     records += 1
@@ -442,7 +518,7 @@ class Archive:
             elif previous is not None and previous.found is not None:
                 previous.found.cancel()
             raise
-        return records
+        return records + refused
 
     def _restage(self, session: Session, record_ids: Iterable[str]) -> list[str]:
         """Index again records whose entities or collections changed, or drop them from
@@ -464,42 +540,56 @@ class Archive:
             kinds = entity_store.kinds_of(session, {m.entity_id for m in record.mentions})
         return Indexable(record, kinds, collections.collections_of(session, record.id))
 
-    def ingest_pair(self, translation: Path, original: Path) -> IngestReport:
+    def ingest_pair(self, translation: Path, original: Path,
+                    limits: Limits | None = None,
+                    attachment_roots: Iterable[Path] = ()) -> IngestReport:
         """One record from two files: the translation's text, with the original (a scan,
-        a PDF, a transcription) beside it; both files kept as attachments."""
-        report = IngestReport()
+        a PDF, a transcription) beside it; both files kept as attachments (and nothing
+        else but files inside ``attachment_roots``)."""
+        report = IngestReport(limits=limits or Limits.from_env())
         started = time.perf_counter()
+        intake = self.intake([translation, original], roots=attachment_roots,
+                             base=translation.parent, source=str(translation))
         try:
             pair = []
             for path in (translation, original):
-                records = [i for i in read_path(path) if isinstance(i, Record)]
+                with reader_process():
+                    items = list(read_path(path, report.limits))
+                for item in items:
+                    if isinstance(item, Rejected):
+                        raise item.error
+                records = [i for i in items if isinstance(i, Record)]
                 if len(records) != 1:
                     raise ReadError(path, f"expected one record, found {len(records)}")
                 pair.append(records[0])
             if not pair[0].extra.get("attachments"):
                 pair[0].extra["attachments"] = [file_attachment(translation, "translation")]
-            for rid, status in self.put([combine(*pair)],
-                                        reason=f"ingest {translation.name} with "
-                                               f"{original.name}").items():
+            batch = self._prepare([combine(*pair)], None, False, intake)
+            report.warnings += batch.warnings
+            for rid, status in self._store(batch, author="ingest",
+                                           reason=f"ingest {translation.name} with "
+                                                  f"{original.name}",
+                                           context=FileContext(), dry_run=False).items():
                 getattr(report, status).append(rid)
         except ReadError as e:
-            report.failed.append(Failure(e.path, e.message, e.line))
+            report.failed.append(Failure.of(e))
         except (OSError, ValueError) as e:
             report.failed.append(Failure(str(translation), str(e)))
         report.seconds = time.perf_counter() - started
         return report
 
-    def attachment(self, sha256: str) -> tuple[Path, str] | None:
-        """A stored file and its media type, if a published record lists it."""
-        path = self.attachments.path_for(sha256)
-        if path is None:
+    def attachment(self, sha256: str) -> Served | None:
+        """A stored file and how to send it (its type read from its bytes, never taken
+        from the record), if a published record lists it."""
+        if self.attachments.path_for(sha256) is None:
             return None
         with self.db.sessions() as session:
             for record_id in store.ids_mentioning_text(session, sha256):
                 record = store.get_record(session, record_id)
-                for entry in (record.extra.get("attachments") or []) if record else []:
-                    if entry.get("sha256") == sha256:
-                        return path, entry.get("media_type") or "application/octet-stream"
+                entries = record.extra.get("attachments") if record else None
+                for entry in entries if isinstance(entries, list) else []:
+                    if isinstance(entry, dict) and entry.get("sha256") == sha256:
+                        return self.attachments.served(sha256, entry.get("name"))
         return None
 
     @_writes

@@ -11,7 +11,11 @@ Three formats, told apart by their first bytes on restore:
   fallback when ``pg_dump`` is not installed.
 
 The search index is never backed up: it is derived data, rebuilt from the restored
-records, so it cannot disagree with them.
+records, so it cannot disagree with them. Attachments (scans, PDFs) are files, copied
+beside the backup into ``<backup>.files/`` in the store's own layout (``ab/abcd…`` by
+SHA-256): a file already there is not copied again, so a nightly backup to the same
+path only adds what is new. A restore checks every file against its hash before it
+changes anything.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +37,8 @@ from sqlalchemy import Date, DateTime, LargeBinary, Table, delete, insert, selec
 from sqlalchemy.engine import Connection, make_url
 
 import opis.store.account_tables  # noqa: F401 - registers the account tables on Base
+from opis.services.attachments import AttachmentRefused, AttachmentStore
+from opis.store import records as record_store
 from opis.store.db import Database
 from opis.store.tables import Base
 
@@ -43,6 +50,21 @@ PGDUMP_MAGIC = b"PGDMP"
 
 class BackupError(Exception):
     """A backup or restore that could not be made; the message says why."""
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """What a backup or restore did: its format, the attachment files it holds or put
+    back, and the hashes records name that it could not find (none, normally)."""
+
+    format: str
+    files: int = 0
+    missing: list[str] = field(default_factory=list)
+
+
+def files_folder(path: Path) -> Path:
+    """Where a backup's attachment files go: ``<backup>.files/``."""
+    return Path(str(path) + ".files")
 
 
 def default_format(db: Database) -> str:
@@ -70,13 +92,20 @@ def _atomic_target(path: Path) -> Path:
     return Path(tmp)
 
 
-def backup(db: Database, path: Path, fmt: str | None = None) -> str:
-    """Write a consistent copy of the database to ``path`` (replaced only when complete);
-    return the format used."""
+def backup(db: Database, path: Path, fmt: str | None = None, *,
+           attachments: AttachmentStore | None = None, files: bool = True) -> BackupResult:
+    """Write a consistent copy of the database to ``path`` (replaced only when complete)
+    and, unless ``files`` is false, the attachment store's files to ``<path>.files/``.
+
+    The files are copied after the database snapshot and before the snapshot is
+    renamed into place: the store only ever gains files, so every file the snapshot's
+    records name is already there, and a backup file never exists without them."""
     fmt = fmt or default_format(db)
     if fmt not in FORMATS:
         raise BackupError(f"unknown backup format {fmt!r}; use one of: {', '.join(FORMATS)}")
+    store = attachments or AttachmentStore.for_database(db.sqlite_path)
     tmp = _atomic_target(path)
+    copied = 0
     try:
         if fmt == "sqlite":
             _sqlite_backup(db, tmp)
@@ -84,18 +113,25 @@ def backup(db: Database, path: Path, fmt: str | None = None) -> str:
             _pg_dump(db, tmp)
         else:
             _jsonl_dump(db, tmp)
+        if files:
+            copied = _copy_files(store, files_folder(path))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return fmt
+    return BackupResult(fmt, copied, _missing(db, store) if files else [])
 
 
-def restore(db: Database, path: Path) -> str:
-    """Replace the database's contents with the backup at ``path``; return its format.
-    The caller rebuilds the search index afterwards."""
+def restore(db: Database, path: Path, *,
+            attachments: AttachmentStore | None = None) -> BackupResult:
+    """Replace the database's contents with the backup at ``path`` and put the files of
+    ``<path>.files/`` back into the attachment store, each checked against its hash
+    first: a damaged file stops the restore before the database is touched. The
+    caller rebuilds the search index afterwards."""
     if not path.is_file():
         raise BackupError(f"no backup file at {path}")
     fmt = detect_format(path)
+    store = attachments or AttachmentStore.for_database(db.sqlite_path)
+    restored = _restore_files(files_folder(path), store)
     if fmt == "sqlite":
         _sqlite_restore(db, path)
     elif fmt == "pgdump":
@@ -104,7 +140,49 @@ def restore(db: Database, path: Path) -> str:
         db.migrate()
         _jsonl_restore(db, path)
     db.migrate()  # a backup from an older opis is brought up to date
-    return fmt
+    return BackupResult(fmt, restored, _missing(db, store))
+
+
+# -- attachment files --------------------------------------------------------------------------
+
+def _copy_files(store: AttachmentStore, folder: Path) -> int:
+    """Copy each stored file not yet in ``folder`` (same layout); return how many the
+    folder holds. Written to ``.part`` and renamed: never half a file under a hash."""
+    n = 0
+    for digest in store.hashes():
+        source = store.root / digest[:2] / digest
+        target = folder / digest[:2] / digest
+        if not (target.is_file() and target.stat().st_size == source.stat().st_size):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".part")
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
+        n += 1
+    return n
+
+
+def _restore_files(folder: Path, store: AttachmentStore) -> int:
+    """Put a backup's files into the store, each checked against its name."""
+    if not folder.is_dir():
+        return 0  # a backup made without attachments, or by an older opis
+    backed_up = AttachmentStore(folder)
+    n = 0
+    for digest in backed_up.hashes():
+        try:
+            store.add(folder / digest[:2] / digest, digest)
+        except (AttachmentRefused, OSError) as e:
+            raise BackupError(
+                f"{folder / digest[:2] / digest} is damaged ({e}); nothing was restored. "
+                "Restore it from another copy, or delete it to restore without it") from None
+        n += 1
+    return n
+
+
+def _missing(db: Database, store: AttachmentStore) -> list[str]:
+    """Hashes the records name whose files the store does not have."""
+    with db.primary_sessions() as session:
+        named = record_store.attachment_hashes(session)
+    return sorted(h for h in named if store.path_for(h) is None)
 
 
 # -- SQLite ------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from types import NoneType, UnionType
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -36,6 +35,7 @@ from opis.model.record import (
     Stamp,
     json_problem,
 )
+from opis.model.urls import web_address_problem
 from opis.services.archive import Archive
 from opis.store import audit
 from opis.store import records as store
@@ -193,9 +193,9 @@ def _scalar(name: str, value: object) -> tuple[object, str | None]:
         code = language_code(value)
         return (code, None) if code else (None, "not a language opis knows (e.g. ru, Korean)")
     if name == "source_url":
-        parts = urlsplit(value)
-        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-            return None, "must be an http:// or https:// address"
+        problem = web_address_problem(value)
+        if problem:
+            return None, problem
     return value, None
 
 

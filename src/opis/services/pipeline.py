@@ -8,13 +8,10 @@ main process, which owns the transaction.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import itertools
 import multiprocessing
 import os
-import signal
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -22,14 +19,7 @@ from types import TracebackType
 
 from opis.enrich.entities import Candidate, extract
 from opis.model import Record
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to end this worker when the ingest that started it dies (even by
-    SIGKILL), so an interrupted ingest leaves no orphan processes behind."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+from opis.readers.isolated import die_with_parent
 
 
 def _extract_many(records: list[Record]) -> list[list[Candidate]]:
@@ -113,7 +103,7 @@ class Extractor:
             # it. Spawned workers are our own children, so they die with us.
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context,
-                                             initializer=_die_with_parent)
+                                             initializer=die_with_parent)
         # Chunks smaller than a batch per worker: results stream back while others run.
         size = max(8, -(-len(records) // (self.workers * 4)))
         futures = [self._pool.submit(_extract_many, records[i:i + size])

@@ -89,6 +89,20 @@ def ids_mentioning_text(session: Session, needle: str, limit: int = 20) -> list[
     return list(session.scalars(stmt))
 
 
+def attachment_hashes(session: Session) -> set[str]:
+    """The SHA-256 of every file any record (published or not) lists as an attachment."""
+    stmt = select(RecordRow.data).where(
+        func.cast(RecordRow.data, Text).contains('"attachments"'))
+    found: set[str] = set()
+    for data in session.scalars(stmt).yield_per(500):
+        extra = data.get("extra") if isinstance(data, dict) else None
+        entries = extra.get("attachments") if isinstance(extra, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
+                found.add(entry["sha256"])
+    return found
+
+
 def current_hashes(session: Session, ids: list[str]) -> dict[str, str]:
     """Content hash of each stored record among ``ids``."""
     if not ids:

@@ -39,6 +39,17 @@ ROLE_LABELS = {
 }
 assert set(ROLE_LABELS) == set(CONTRIBUTOR_ROLES)
 PAGE_SIZE = search.PAGE_SIZE
+# Attachments came from outside: whatever bytes a file holds, a browser must neither
+# render it as a page of this site nor run it as a script (a sandbox without scripts,
+# no type sniffing, no other site embedding it); "private" keeps a withdrawn record's
+# scan out of shared caches.
+ATTACHMENT_CSP = "sandbox; default-src 'none'"
+ATTACHMENT_HEADERS = {
+    "Content-Security-Policy": ATTACHMENT_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "private, max-age=86400",
+}
 
 
 class Static(StaticFiles):
@@ -144,14 +155,15 @@ def create_app(archive: Archive) -> FastAPI:
 
     @app.get("/attachments/{sha256}", response_class=FileResponse, tags=["documents"])
     def attachment(sha256: str) -> FileResponse:
-        """An original file (scan, PDF) of a published record, by its SHA-256."""
+        """An original file (scan, PDF) of a published record, by its SHA-256: a
+        download, with a type read from its bytes, unless it is an image the bytes
+        confirm; never a page that can run a script (docs/security.md)."""
         found = archive.attachment(sha256)
         if found is None:
             raise StarletteHTTPException(404, "No such file")
-        path, media_type = found
-        return FileResponse(path, media_type=media_type,
-                            headers={"Content-Disposition": "inline",
-                                     "Cache-Control": "public, max-age=31536000, immutable"})
+        return FileResponse(found.path, media_type=found.media_type, filename=found.filename,
+                            content_disposition_type="inline" if found.inline else "attachment",
+                            headers=ATTACHMENT_HEADERS)
 
     app.include_router(documents.legacy)  # last: /document/<anything>, for legacy ids
     return app

@@ -15,8 +15,10 @@ from starlette.exceptions import HTTPException
 from opis.model import Record
 from opis.model.languages import language_name
 from opis.model.record import RECORD_ID
+from opis.model.urls import is_local_path, is_web_address
 from opis.services import reading
 from opis.services.archive import Archive
+from opis.services.attachments import is_hash
 from opis.services.export import FORMATS, cite, export
 from opis.services.records import record_json
 from opis.web import render
@@ -87,16 +89,37 @@ def versions(record: Record, labels: dict[str, str]) -> list[dict]:
         if isinstance(extra.get(key), str):
             scans.append(extra[key])
     items = []
-    for n, s in enumerate(scans, 1):
+    for n, s in enumerate(scans if isinstance(scans, list) else [], 1):
         url = s.get("url") if isinstance(s, dict) else s
         label = (s.get("label") if isinstance(s, dict) else None) or f"Page {n}"
-        if isinstance(url, str) and url.startswith(("/", "https://", "http://")):
+        if is_local_path(url):
             # Only images opis serves itself are shown inline: no request leaves the site.
-            items.append({"url": url, "label": label, "local": url.startswith("/")
-                          and not url.startswith("//") and not url.endswith(".pdf")})
+            items.append({"url": url, "label": label,
+                          "local": not url.lower().split("?")[0].endswith(".pdf")})
+        elif is_web_address(url):  # elsewhere: a link the reader chooses to follow
+            items.append({"url": url.strip(), "label": label, "local": False})
     if items:
         out.append({"key": "scan", "label": "Scan", "lang": None, "main": False,
                     "scans": items})
+    return out
+
+
+ROLE_NAMES = {"scan": "Scan", "original": "Original file", "translation": "Translation file"}
+
+
+def attachment_links(record: Record) -> list[dict]:
+    """The record's stored files, as links to /attachments/<sha256>: only entries whose
+    hash has the right shape (an edited ``extra`` can hold anything)."""
+    entries = record.extra.get("attachments") if isinstance(record.extra, dict) else None
+    out = []
+    for f in entries if isinstance(entries, list) else []:
+        if isinstance(f, dict) and is_hash(f.get("sha256")):
+            size = f.get("bytes")
+            out.append({"label": ROLE_NAMES.get(f.get("role"), "File"),
+                        "href": f"/attachments/{f['sha256']}",
+                        "name": f.get("name") or f["sha256"][:12],
+                        "media_type": f.get("media_type"),
+                        "kb": round(size / 1024, 1) if isinstance(size, int) and size else None})
     return out
 
 
@@ -181,7 +204,8 @@ def render_article(request: Request, record: Record, snapshot: reading.Snapshot)
         describe=render.describe, related=reading.related(archive, record, snapshot=snapshot),
         collections=collection_nav(archive, record.id), named=entities_in(record, labels),
         entity_url=render.entity_url, kind_labels=render.KIND_LABELS,
-        language_name=language_name))
+        language_name=language_name, files=attachment_links(record),
+        source_link=is_web_address(record.source_url)))
 
 
 # Registered after every other route (``create_app``): a legacy id holding "/" reaches
