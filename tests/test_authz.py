@@ -108,12 +108,12 @@ def protected(site, *levels: str) -> list[tuple[str, str]]:
 
 def test_the_enumeration_sees_every_curation_route(site):
     found = {(m, p) for m, p, _ in site.table}
-    for route in [("GET", "/document/{record_id}/edit"), ("POST", "/document/{record_id}/edit"),
-                  ("PATCH", "/api/v1/records/{record_id}"), ("GET", "/admin/audit"),
-                  ("POST", "/document/{record_id}/restore/{number}"),
-                  ("POST", "/document/{record_id}/withdraw"),
-                  ("POST", "/document/{record_id}/reinstate"),
-                  ("GET", "/document/{record_id}/history"), ("GET", "/document/{record_id}/diff")]:
+    for route in [("GET", "/document/{record_id:path}/edit"), ("POST", "/document/{record_id:path}/edit"),
+                  ("PATCH", "/api/v1/records/{record_id:path}"), ("GET", "/admin/audit"),
+                  ("POST", "/document/{record_id:path}/restore/{number}"),
+                  ("POST", "/document/{record_id:path}/withdraw"),
+                  ("POST", "/document/{record_id:path}/reinstate"),
+                  ("GET", "/document/{record_id:path}/history"), ("GET", "/document/{record_id:path}/diff")]:
         assert route in found, route
     assert len(protected(site, "edit", "admin")) >= 12
 

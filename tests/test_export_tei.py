@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 from lxml import etree
@@ -76,7 +77,7 @@ def test_header(reference_doc: etree._Element) -> None:
     assert langs[:2] == ["ru", "en"]
     date = d.find(".//t:profileDesc/t:creation/t:date", NS)
     assert date.get("when") == "1956-12-28"
-    assert d.find(f".//t:handNotes/t:handNote[@{{{XML_NS}}}id='h1']", NS) is not None
+    assert d.find(f".//t:handNotes/t:handNote[@{{{XML_NS}}}id='rec.114165.h1']", NS) is not None
     assert d.findtext(".//t:msItem/t:note[@type='classification']", namespaces=NS) == "SECRET"
 
 
@@ -90,7 +91,7 @@ def test_each_annotation_kind_becomes_its_element(reference_doc: etree._Element)
 
     stamp = one(".//t:stamp")
     assert stamp.xpath("string(.)").startswith("CPSU CC")
-    assert one(".//t:stamp/t:add[@hand='#h1']").text == "DPRK"
+    assert one(".//t:stamp/t:add[@hand='#rec.114165.h1']").text == "DPRK"
     gap = one(".//t:stamp/t:gap[@reason='overtyped']")
     assert gap.findtext("t:desc", namespaces=NS) == "2-3 words typed over"
     assert (gap.get("atLeast"), gap.get("atMost"), gap.get("unit")) == ("2", "3", "word")
@@ -109,7 +110,7 @@ def test_each_annotation_kind_becomes_its_element(reference_doc: etree._Element)
     term = one(".//t:term")
     gloss = one(".//t:gloss")
     assert (term.text, gloss.text) == ("MPS", "machine rental")
-    assert gloss.get("target") == "#" + term.get(f"{{{XML_NS}}}id")
+    assert gloss.get("target") == "#" + term.get(f"{{{XML_NS}}}id") == "#rec.114165.term1"
     assert one(".//t:sic").text == "86%"
 
 
@@ -257,7 +258,7 @@ def test_reference_document_as_read_from_the_archive_export(tei_schema: etree.Re
         return len(body.xpath(path, namespaces=NS))
 
     assert count(".//t:stamp") == kinds["stamp"]
-    assert count(".//t:add[@hand='#h1']") == kinds["handwritten"]
+    assert count(".//t:add[@hand='#rec.114165.h1']") == kinds["handwritten"]
     assert count(".//t:gap[@reason='illegible']") == kinds["illegible"]
     assert count(".//t:gap[@reason='overtyped']") == kinds["typed_over"]
     assert count(".//t:sic") == kinds["sic"]
@@ -267,3 +268,17 @@ def test_reference_document_as_read_from_the_archive_export(tei_schema: etree.Re
     assert count(".//t:choice | .//t:orig[not(parent::t:choice)]") == kinds["romanization"]
     assert count(".//t:div/t:head") == kinds["head"]
     assert "[SIC]" not in body_text(doc)
+
+
+def test_xml_ids_are_unique_across_records() -> None:
+    """Each xml:id carries its record's id as an NCName, escaped so that no two ids meet
+    ("a.b" and "a_2E_b" differ): a page of records never repeats one."""
+    from opis.services.export.tei import xml_id
+
+    ids = ["114165", "frus1955-57v23p2d3", "a.b", "a_2E_b", "a/b", "a<b", "Пак-1", "김일성",
+           "毛泽东", "Đặng", "“x”", "-", "_"]
+    made = [xml_id(i, "h1") for i in ids]
+    assert len(set(made)) == len(ids)
+    ncname = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*")
+    assert all(ncname.fullmatch(m) for m in made), made
+    assert xml_id("114165", "h1") == "rec.114165.h1"

@@ -1,20 +1,28 @@
 """Property-based tests: arbitrary input never crashes the query parser, the search
-pages or the text-export reader, and never gives a server error."""
+pages, the text-export reader, the API's cursors, OAI-PMH's arguments and resumption
+tokens or the paging parameters, and never gives a server error."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
+from crafted import CRAFTED, JSON
 from opis.readers import wcda_text
 from opis.readers.base import ReadError
 from opis.search.query import parse_query
 from opis.services.archive import Archive
+from opis.services.oai import OaiError, decode_token, token_signer
+from opis.services.signing import SignedJSON
 from opis.web.app import create_app
+from opis.web.deps import CURSOR_MAX_LENGTH
 
 REFERENCE = Path(__file__).parent / "data" / "wcda_114165.txt"
 SYNTAX = st.sampled_from(['"', "(", ")", "*", "-", "AND", "OR", "NOT", " ", ":", "\\", "~",
@@ -95,3 +103,79 @@ def test_text_export_reader_only_raises_read_error(data):
         return
     assert record.title
     assert record.check_annotations() == []
+
+
+# -- boundaries: cursors, resumption tokens, OAI-PMH arguments, paging ------------------------
+
+@pytest.fixture(scope="module")
+def keyed(client):
+    """The server's own signers: payloads only it could have made."""
+    secret = client.app.state.accounts.secret_key()
+    return {purpose: SignedJSON(secret, f"cursor:{purpose}", max_length=CURSOR_MAX_LENGTH)
+            for purpose in ("search", "records", "entities")} | {
+        "oai": token_signer(secret)}
+
+
+@FUZZ
+@given(path=st.sampled_from(["/api/v1/search", "/api/v1/records", "/api/v1/entities"]),
+       cursor=CRAFTED, payload=JSON, sign=st.booleans(), limit=st.integers(-5, 600))
+def test_cursors_are_taken_or_refused_never_a_server_error(client, keyed, path, cursor,
+                                                           payload, sign, limit):
+    """Any cursor, crafted or even signed with the server's own key over any JSON, is a
+    page (200) or a 400 naming the parameter."""
+    if sign:
+        cursor = keyed[path.rsplit("/", 1)[1]].dumps(payload)
+    r = client.get(path, params={"cursor": cursor, "limit": limit})
+    assert r.status_code in (200, 400), (path, cursor[:100], r.status_code, r.text[:200])
+    if r.status_code == 400:
+        assert r.json()["error"].split(":")[0] in ("cursor", "invalid request"), r.text
+
+
+@FUZZ
+@given(token=CRAFTED, payload=JSON, sign=st.booleans(),
+       verb=st.sampled_from(["ListRecords", "ListIdentifiers"]))
+def test_resumption_tokens_decode_or_are_bad(keyed, token, payload, sign, verb):
+    """decode_token returns a harvest or raises OaiError(badResumptionToken), for any
+    text and for any JSON the server's own key signed."""
+    if sign:
+        token = keyed["oai"].dumps(payload)
+    try:
+        harvest = decode_token(token, verb, datetime.now(UTC), keyed["oai"])
+    except OaiError as e:
+        assert e.code == "badResumptionToken"
+        return
+    assert harvest.verb == verb
+
+
+OAI_NAMES = st.sampled_from(["verb", "metadataPrefix", "identifier", "set", "from", "until",
+                             "resumptionToken", "x"])
+OAI_VALUES = st.one_of(
+    st.sampled_from(["Identify", "ListRecords", "ListIdentifiers", "GetRecord", "ListSets",
+                     "ListMetadataFormats", "oai_dc", "tei", "1956-12-28", "9999-12-31",
+                     "0000-01-01", "2020-01-01T00:00:00Z", "collection", "collection:~00",
+                     "repository:x", "oai:testserver:114165", "oai:testserver:%00"]),
+    st.text(max_size=40), CRAFTED)
+
+
+@FUZZ
+@given(params=st.lists(st.tuples(OAI_NAMES, OAI_VALUES), max_size=5),
+       post=st.booleans())
+def test_oai_always_answers_oai_pmh(client, params, post):
+    """Whatever the arguments (control characters, repeats, crafted tokens), the answer
+    is an OAI-PMH document with status 200."""
+    if post:  # a form, even an empty one (a POST of another type is a 415)
+        r = client.post("/oai", content=urlencode(params),
+                        headers={"content-type": "application/x-www-form-urlencoded"})
+    else:
+        r = client.get("/oai", params=params)
+    assert r.status_code == 200, (params, r.status_code, r.text[:300])
+    root = etree.fromstring(r.content)
+    assert root.tag == "{http://www.openarchives.org/OAI/2.0/}OAI-PMH"
+
+
+@FUZZ
+@given(page=st.integers(-10, 2**70), limit=st.integers(-10, 2**70),
+       path=st.sampled_from(["/search", "/search.json", "/api/v1/search"]))
+def test_paging_parameters_are_bounded(client, page, limit, path):
+    r = client.get(path, params={"q": "Kim", "page": page, "limit": limit})
+    assert r.status_code in (200, 400), (path, page, limit, r.status_code)

@@ -18,7 +18,7 @@ from opis import cli_admin, cli_bulk
 from opis.bench.cli import bench_app
 from opis.cli_common import DbOption, console, err
 from opis.cli_common import open_archive as _open
-from opis.config import data_dir, resolve_database
+from opis.config import allowed_hosts, base_url, data_dir, resolve_database
 from opis.search.base import SearchRequest
 from opis.services.archive import Archive, IngestProgress, IngestReport, reader_limits
 from opis.services.export import FORMATS, UnknownFormatError, export
@@ -232,6 +232,15 @@ def _serve(url: str, host: str, port: int, *, workers: int = 1,
     except Exception as e:  # a bad URL or an unreachable server: say so, no traceback
         err.print(f"[red]Cannot open the database {url}:[/red] {e.__class__.__name__}: {e}")
         raise typer.Exit(2) from None
+    try:
+        base = base_url()
+    except ValueError as e:
+        err.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from None
+    if not (base or allowed_hosts()) and host not in ("127.0.0.1", "localhost", "::1"):
+        err.print("[yellow]Neither OPIS_BASE_URL nor OPIS_ALLOWED_HOSTS is set: absolute "
+                  "links (OAI-PMH, citations) will name the address a request reached, "
+                  f"port {port} (docs/deployment.md).[/yellow]")
     sqlite = archive.db.dialect == "sqlite"
     console.print(f"opis is serving {archive.count()} records at http://{host}:{port}/"
                   + (f" with {workers} workers" if workers > 1 else "")

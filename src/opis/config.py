@@ -1,9 +1,11 @@
-"""Where the archive lives: ``--db``, else ``OPIS_DATABASE``, else the user's data folder."""
+"""Settings from the environment: where the archive lives (``--db``, else
+``OPIS_DATABASE``, else the user's data folder) and where the site is reached."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 
@@ -18,3 +20,26 @@ def default_database() -> str:
 
 def resolve_database(option: str | None) -> str:
     return option or os.environ.get("OPIS_DATABASE") or default_database()
+
+
+def base_url() -> str | None:
+    """``OPIS_BASE_URL``: the site's public address (``https://archive.example.org``, or
+    with a path prefix), from which every absolute URL is made (OAI-PMH's baseURL and
+    identifiers, the citation meta tags); None when unset. Checked at startup, so a typo
+    fails loudly instead of publishing wrong links."""
+    value = os.environ.get("OPIS_BASE_URL", "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+            or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"OPIS_BASE_URL={value!r} is not a site address: give scheme, "
+                         "host and optional port and path, as https://archive.example.org")
+    return value.rstrip("/")
+
+
+def allowed_hosts() -> list[str]:
+    """``OPIS_ALLOWED_HOSTS``: host names (comma-separated, ``*.example.org`` allowed)
+    requests may be addressed to; others get 400. Empty when unset."""
+    return [h.strip() for h in os.environ.get("OPIS_ALLOWED_HOSTS", "").split(",")
+            if h.strip()]

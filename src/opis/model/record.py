@@ -7,6 +7,7 @@ so the store, the JSON API and the exports share one serialization.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -26,6 +27,51 @@ ANNOTATION_KINDS: dict[str, str] = {
     "romanization": "Variant spelling",
     "head": "Heading",
 }
+
+# A record id: letters and digits of any script, "_" and "-", 1 to 200 characters, the
+# first a letter or digit, as every source's ids are (WCDA "114165", FRUS
+# "frus1955-57v23p2d3", Markdown slugs "letter-to-mao-1956"). No ".", which starts the
+# format in /document/<id>.json, no "/", which starts a path, no space, quote or "<".
+RECORD_ID = re.compile(r"[^\W_][\w-]{0,199}")
+# How deep a JSON value in a record (``extra``) may nest, and how many values it may
+# hold: 900 levels crashed the curation API (RecursionError). 64, as the readers'
+# default (OPIS_MAX_DEPTH, readers/limits.py), so an edit keeps what an ingest took.
+MAX_NESTING = 64
+MAX_JSON_VALUES = 100_000
+
+
+def id_problem(record_id: object) -> str | None:
+    """Why ``record_id`` cannot be a record's id, or None when it can."""
+    if not isinstance(record_id, str) or not record_id:
+        return "a record needs an id"
+    if RECORD_ID.fullmatch(record_id):
+        return None
+    if len(record_id) > 200:
+        return f"id {record_id[:40]!r}… is {len(record_id)} characters long; at most 200"
+    bad = next((c for c in record_id if not re.fullmatch(r"[\w-]", c)), None)
+    if bad is None:
+        return f"id {record_id!r} must start with a letter or a digit"
+    return (f"id {record_id!r} may not contain {bad!r}: use letters, digits, '-' and '_', "
+            "starting with a letter or digit")
+
+
+def json_problem(value: object) -> str | None:
+    """Why a JSON value is too deep or too large to keep, or None. Iterative, so that
+    the check itself cannot exhaust the stack it protects."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    seen = 0
+    while stack:
+        item, depth = stack.pop()
+        seen += 1
+        if seen > MAX_JSON_VALUES:
+            return f"holds more than {MAX_JSON_VALUES:,} values"
+        if isinstance(item, dict | list):
+            if depth > MAX_NESTING:
+                return f"nested deeper than {MAX_NESTING} levels"
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
 
 CONTRIBUTOR_ROLES = (
     "obtained_by",

@@ -14,6 +14,11 @@ from opis.search.query import Node
 FACETS = ("person", "place", "organization", "event", "language", "repository",
           "classification", "decade", "year", "collection")
 ENTITY_FACETS = ("person", "place", "organization", "event")
+# How deep a search may be paged from outside (the web pages, the API's cursors): the
+# first 10,000 hits, as Elasticsearch's max_result_window. Tantivy allocates its top-k
+# buffer for offset + limit hits up front, per index segment, so an unbounded offset
+# was a one-request denial of service (2**31 asked for 34 GB and killed the server).
+MAX_RESULT_WINDOW = 10_000
 
 
 @dataclass
@@ -92,6 +97,15 @@ class SearchEngine(Protocol):
     def rebuild(self, items: Iterable[Indexable], session: object) -> int: ...
 
     def count(self, session: object) -> int: ...
+
+
+def clamp_window(offset: int, limit: int, size: int) -> tuple[int, int]:
+    """(offset, limit) kept inside the ``size`` documents an engine holds: a page past
+    the last document is empty whatever it asked for, so the engines never size a
+    buffer or a query by a number from outside (defence behind the web's own bounds,
+    which keep offset + limit within MAX_RESULT_WINDOW)."""
+    offset = min(max(0, offset), size)
+    return offset, max(0, min(limit, size - offset))
 
 
 def day_number(d: date) -> int:

@@ -19,6 +19,7 @@ from opis.search.base import (
     Indexable,
     SearchRequest,
     SearchResult,
+    clamp_window,
     marked_html,
     meta_text,
 )
@@ -26,6 +27,7 @@ from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
 
 CONFIG = "english"
+MAX_DOCUMENTS = 2**31 - 1  # more records than any archive: the bound of LIMIT/OFFSET
 _UPSERT = text(
     f"""
     INSERT INTO search_documents (record_id, tsv) VALUES (:id,
@@ -116,7 +118,10 @@ class PostgresEngine:
         return session.execute(text("SELECT count(*) FROM search_documents")).scalar_one()
 
     def search(self, request: SearchRequest, node: Node | None, session: Session) -> SearchResult:
-        params: dict = {"limit": max(1, request.limit), "offset": request.offset}
+        # LIMIT and OFFSET are bigints: a number from outside past 2**63 would be a
+        # database error, so both stay within what any archive can hold.
+        offset, limit = clamp_window(request.offset, request.limit, MAX_DOCUMENTS)
+        params: dict = {"limit": max(1, limit), "offset": offset}
         where = ["r.status = 'published'"]
         if node is not None:
             tsq = compile_tsquery(node, params)
@@ -166,7 +171,7 @@ class PostgresEngine:
             f" FROM {source} WHERE {cond} ORDER BY {order} LIMIT :limit OFFSET :offset"
         ), params).all()
         total = rows[0].total if rows else 0
-        if not rows and request.offset:
+        if not rows and offset:
             total = session.execute(text(f"SELECT count(*) FROM {source} WHERE {cond}"),
                                     params).scalar_one()
         snippets = self._snippets(session, [r.id for r in rows], node)

@@ -25,6 +25,7 @@ from opis.search.base import (
     Indexable,
     SearchRequest,
     SearchResult,
+    clamp_window,
     day_number,
     marked_html,
     meta_text,
@@ -300,7 +301,11 @@ class TantivyEngine:
         self.index.reload()
         searcher = self.index.searcher()
         query = self._query(request, node)
-        kwargs: dict = {"limit": max(1, request.limit), "count": True, "offset": request.offset}
+        # Tantivy sizes its top-k buffer by offset + limit before looking at a document:
+        # never more than the index holds. A page past the end still counts the hits.
+        offset, limit = clamp_window(request.offset, request.limit, searcher.num_docs)
+        kwargs: dict = {"limit": max(1, limit), "count": True,
+                        "offset": offset if limit else 0}
         if request.sort in ("date", "-date"):
             kwargs["order_by_field"] = "date_start"
             kwargs["order"] = tantivy.Order.Asc if request.sort == "date" else tantivy.Order.Desc
@@ -311,7 +316,7 @@ class TantivyEngine:
             snippets = tantivy.SnippetGenerator.create(searcher, highlight, self.schema, "text")
             snippets.set_max_num_chars(240)
         hits = []
-        for score, address in result.hits:
+        for score, address in result.hits if limit else []:
             doc = searcher.doc(address)
             snippet = ""
             if snippets is not None:

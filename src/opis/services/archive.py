@@ -22,6 +22,7 @@ from opis.enrich.entities import Candidate
 from opis.enrich.language import fill_language
 from opis.model import Record
 from opis.model.entity import Collection, Entity, GlossaryEntry
+from opis.model.record import id_problem
 from opis.model.urls import web_address_problem
 from opis.names import authority
 from opis.readers import Item, Limits, ReadError, Rejected, discover, read_path, reader_process
@@ -257,6 +258,9 @@ class Archive:
         for record in items:
             if not isinstance(record, Record):
                 continue
+            problem = id_problem(record.id)
+            if problem:  # the id is in every URL of the record: refused before it is kept
+                raise ValueError(f"record {record.title[:60]!r}: {problem}")
             if record.id in digests:
                 raise ValueError(f"record id {record.id} appears twice")
             problems = record.check_annotations()

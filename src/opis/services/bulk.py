@@ -42,7 +42,7 @@ from opis.model import Record
 from opis.search.base import SearchRequest, repository_of
 from opis.services.archive import Archive
 from opis.services.export.ris import to_ris
-from opis.services.export.tei import TEI_NS, XML_NS, to_tei_element
+from opis.services.export.tei import TEI_NS, to_tei_element
 from opis.store.account_tables import AuditRow, TokenRow, UserRow
 from opis.store.db import Database
 from opis.store.records import content_hash, put_record, to_record
@@ -337,7 +337,22 @@ def csv_row(record: Record) -> list[str]:
         "people": _joined(record.people), "organizations": _joined(record.organizations),
         "citation": record.citation, "source_url": record.source_url, "rights": record.rights,
     }
-    return [values[c] or "" for c in CSV_COLUMNS]
+    return [neutralized(values[c] or "") for c in CSV_COLUMNS]
+
+
+# A cell a spreadsheet would run as a formula (OWASP's list: = + - @, tab, carriage
+# return). A record's fields come from donors and editors, so such a cell gets a "'"
+# in front, which spreadsheets show as text and hide; a plain number is left alone.
+# (defusedcsv does the same for = + - @ | % but not tab or CR, and rewrites "|".)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d[\d,.]*")
+
+
+def neutralized(cell: str) -> str:
+    """``cell`` as a spreadsheet will only ever show it: "=HYPERLINK(...)" -> "'=HYPERLINK(...)"."""
+    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 def _write_csv(records: Iterable[Record], f: TextIO, report: BulkReport) -> None:
@@ -346,26 +361,6 @@ def _write_csv(records: Iterable[Record], f: TextIO, report: BulkReport) -> None
     for record in records:
         writer.writerow(csv_row(record))
         report.add("records")
-
-
-def _tei_for_corpus(record: Record, n: int) -> etree._Element:
-    """A record's TEI with its xml:ids (and the pointers to them) made unique in the corpus."""
-    tei = to_tei_element(record)
-    prefix = f"d{n}-"
-    ids = {}
-    for elem in tei.iter():
-        old = elem.get(f"{{{XML_NS}}}id")
-        if old:
-            ids[old] = prefix + old
-            elem.set(f"{{{XML_NS}}}id", prefix + old)
-    if ids:
-        pointer = re.compile(r"#([^\s#]+)")
-        for elem in tei.iter():
-            for name, value in elem.attrib.items():
-                if "#" in value:
-                    elem.set(name, pointer.sub(
-                        lambda m: "#" + ids.get(m.group(1), m.group(1)), value))
-    return tei
 
 
 def _write_tei_corpus(records: Iterable[Record], f: TextIO, report: BulkReport,
@@ -384,9 +379,10 @@ def _write_tei_corpus(records: Iterable[Record], f: TextIO, report: BulkReport,
     etree.SubElement(etree.SubElement(file_desc, t("sourceDesc")), t("p")).text = (
         "Exported from opis; each TEI element below is one record.")
     n = 0
-    for n, record in enumerate(records, 1):
-        corpus.append(_tei_for_corpus(record, n))
+    for record in records:
+        corpus.append(to_tei_element(record))  # its xml:ids carry the record id: unique
         report.add("records")
+        n += 1
     if n == 0:
         raise BulkError("no published record to export: a teiCorpus needs at least one")
     f.write(etree.tostring(corpus, xml_declaration=True, encoding="UTF-8",
@@ -763,5 +759,5 @@ def _check_header(obj: dict[str, Any], where: str) -> None:
                         f"reads version {VERSION}")
 
 
-__all__ = ["FORMATS", "BulkError", "BulkReport", "csv_row", "export_archive",
+__all__ = ["FORMATS", "BulkError", "BulkReport", "csv_row", "neutralized", "export_archive",
            "import_archive", "search_ids"]

@@ -33,6 +33,7 @@ from opis.model.record import (
     Contributor,
     HandwrittenNote,
     Stamp,
+    json_problem,
 )
 from opis.model.urls import web_address_problem
 from opis.services.archive import Archive
@@ -202,6 +203,9 @@ def _structured(name: str, value: object) -> str | None:
     if name == "extra":
         if not isinstance(value, dict):
             return "must be an object"
+        problem = json_problem(value)  # before json.dumps, which recurses
+        if problem:
+            return problem
         try:
             json.dumps(value)
         except (TypeError, ValueError):

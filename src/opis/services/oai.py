@@ -16,10 +16,6 @@ Choices worth knowing (docs/oai-pmh.md says them for harvesters):
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +32,7 @@ from opis.names.authority import slug
 from opis.services.archive import Archive
 from opis.services.export.dublin_core import DC_NS, OAI_DC_NS, OAI_DC_SCHEMA, dublin_core_element
 from opis.services.export.tei import TEI_NS, to_tei_element
+from opis.services.signing import BadToken, SignedJSON, archive_secret
 from opis.store.records import to_record
 from opis.store.tables import CollectionItemRow, CollectionRow, RecordRow
 
@@ -57,7 +54,12 @@ _SET_SAFE = re.compile(r"[A-Za-z0-9\-_.!*'()]")  # '~' is the escape character
 _SET_SPEC = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-_TOKEN_SALT = b"opis-oai-token-1:"
+# Bounds on what a harvester sends: an argument is at most 2,048 characters (a token
+# 4,096: it carries the set), and only characters XML can hold, since arguments are
+# echoed in the response (lxml refuses NUL and most control characters outright).
+MAX_ARGUMENT = 2048
+MAX_TOKEN = 4096
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class OaiError(Exception):
@@ -162,14 +164,23 @@ def parse_datestamp(value: str, *, until: bool) -> datetime:
     try:
         if _DAY.match(value):
             day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-            return day + timedelta(days=1) if until else day
+            return _after(day, timedelta(days=1)) if until else day
         if _SECOND.match(value):
             moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-            return moment + timedelta(seconds=1) if until else moment
+            return _after(moment, timedelta(seconds=1)) if until else moment
     except ValueError:
         pass
     raise OaiError("badArgument", f"{value!r} is not a UTC datestamp (YYYY-MM-DD or "
                                   "YYYY-MM-DDThh:mm:ssZ)")
+
+
+def _after(moment: datetime, step: timedelta) -> datetime:
+    """The end of an until: the next day or second, or the last moment there is (an
+    until of 9999-12-31 has no next day)."""
+    try:
+        return moment + step
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def encode_set_part(value: str) -> str:
@@ -206,32 +217,27 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None,
 
 # -- resumption tokens ---------------------------------------------------------------------
 
-def encode_token(harvest: _Harvest, expires: datetime) -> str:
-    """Opaque to harvesters: the query, the last key sent, the cursor and an expiry, with a
-    checksum so a truncated or altered token is refused rather than misread."""
-    payload = {
+def token_signer(secret: str) -> SignedJSON:
+    return SignedJSON(secret, "oai-resumption-token", max_length=MAX_TOKEN)
+
+
+def encode_token(harvest: _Harvest, expires: datetime, signer: SignedJSON) -> str:
+    """Opaque to harvesters: the query, the last key sent, the cursor and an expiry,
+    signed with a key from the archive's secret, so no token can be made or altered
+    outside the server (to never expire, say, or to carry what the lists never do)."""
+    return signer.dumps({
         "verb": harvest.verb, "p": harvest.prefix, "s": harvest.set_spec, "f": harvest.from_,
         "u": harvest.until, "t": harvest.started.isoformat(),
         "a": [harvest.after[0].isoformat(), harvest.after[1]] if harvest.after else None,
         "c": harvest.cursor, "x": int(expires.timestamp()),
-    }
-    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    check = hashlib.sha256(_TOKEN_SALT + raw).hexdigest()[:16]
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=") + "." + check
+    })
 
 
-def decode_token(token: str, verb: str, now: datetime) -> _Harvest:
-    bad = OaiError("badResumptionToken", "The resumption token is not one this repository "
-                                         "issued; start the list again without it.")
-    body, _, check = token.partition(".")
+def decode_token(token: str, verb: str, now: datetime, signer: SignedJSON) -> _Harvest:
+    """The harvest a token continues, or ``badResumptionToken``: forged, altered,
+    truncated, garbage, for another verb, or expired."""
     try:
-        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-    except (binascii.Error, ValueError):
-        raise bad from None
-    if not check or hashlib.sha256(_TOKEN_SALT + raw).hexdigest()[:16] != check:
-        raise bad
-    try:
-        data = json.loads(raw)
+        data = signer.loads(token)
         expires = datetime.fromtimestamp(int(data["x"]), UTC)
         after = data["a"]
         harvest = _Harvest(
@@ -239,8 +245,10 @@ def decode_token(token: str, verb: str, now: datetime) -> _Harvest:
             from_=data["f"], until=data["u"], started=as_utc(datetime.fromisoformat(data["t"])),
             after=(as_utc(datetime.fromisoformat(after[0])), str(after[1])) if after else None,
             cursor=int(data["c"]))
-    except (KeyError, TypeError, ValueError, IndexError):
-        raise bad from None
+    except (BadToken, KeyError, TypeError, ValueError, IndexError, OverflowError, OSError):
+        raise OaiError("badResumptionToken", "The resumption token is not one this "
+                                             "repository issued; start the list again "
+                                             "without it.") from None
     if harvest.verb != verb:
         raise OaiError("badResumptionToken", f"This resumption token continues a "
                                              f"{harvest.verb} list, not {verb}.")
@@ -248,7 +256,8 @@ def decode_token(token: str, verb: str, now: datetime) -> _Harvest:
         raise OaiError("badResumptionToken", f"The resumption token expired at "
                                              f"{datestamp(expires)}; start the list again.")
     if harvest.prefix not in FORMATS:
-        raise bad
+        raise OaiError("badResumptionToken", "The resumption token names no metadata "
+                                             "format of this repository.")
     return harvest
 
 
@@ -260,6 +269,14 @@ class OaiProvider:
     def __init__(self, archive: Archive, config: OaiConfig | None = None):
         self.archive = archive
         self.config = config or OaiConfig.from_env()
+        self._tokens: SignedJSON | None = None
+
+    @property
+    def tokens(self) -> SignedJSON:
+        """Signs and checks resumption tokens (the archive's secret, read once)."""
+        if self._tokens is None:
+            self._tokens = token_signer(archive_secret(self.archive.db))
+        return self._tokens
 
     def repository_id(self, host: str) -> str:
         return self.config.repository_id or host or "localhost"
@@ -272,7 +289,10 @@ class OaiProvider:
         if not identifier.startswith(prefix) or len(identifier) == len(prefix):
             raise OaiError("idDoesNotExist", f"{identifier!r} is not an identifier of this "
                                              f"repository (they look like {prefix}ID).")
-        return unquote(identifier[len(prefix):])
+        rid = unquote(identifier[len(prefix):])
+        if _NOT_XML.search(rid) or len(rid) > 200:  # no record id is like that
+            raise OaiError("idDoesNotExist", f"There is no record {identifier}.")
+        return rid
 
     def respond(self, params: Sequence[tuple[str, str]], base_url: str, host: str,
                 site: str | None = None, now: datetime | None = None) -> bytes:
@@ -315,6 +335,17 @@ def _check_arguments(params: Sequence[tuple[str, str]]) -> tuple[str, dict[str, 
     for name, value in params:
         if name == "verb":
             continue
+        if _NOT_XML.search(name) or len(name) > 100:
+            raise OaiError("badArgument", f"{verb} takes no {name[:100]!r} argument.")
+        bad = _NOT_XML.search(value)
+        if bad:
+            raise OaiError("badArgument", f"The {name} argument holds the character "
+                                          f"U+{ord(bad.group()):04X}, which no argument "
+                                          "of OAI-PMH may contain.")
+        limit = MAX_TOKEN if name == "resumptionToken" else MAX_ARGUMENT
+        if len(value) > limit:
+            raise OaiError("badArgument", f"The {name} argument is longer than {limit:,} "
+                                          "characters.")
         if name in args:
             raise OaiError("badArgument", f"The {name} argument is repeated.")
         if name not in required | optional and name != exclusive:
@@ -424,7 +455,8 @@ class _Context:
     def _list(self, session: Session, root: etree._Element, args: dict[str, str],
               verb: str) -> None:
         if "resumptionToken" in args:
-            harvest = decode_token(args["resumptionToken"], verb, self.now)
+            harvest = decode_token(args["resumptionToken"], verb, self.now,
+                                   self.provider.tokens)
             resumed = True
         else:
             _format(args["metadataPrefix"])
@@ -475,7 +507,8 @@ class _Context:
                                  harvest.until, harvest.started,
                                  (as_utc(last.updated_at), last.id), harvest.cursor + len(page))
             expires = self.now + self.config.token_lifetime
-            _sub(container, "resumptionToken", encode_token(following, expires),
+            _sub(container, "resumptionToken",
+                 encode_token(following, expires, self.provider.tokens),
                  expirationDate=datestamp(expires), completeListSize=str(total),
                  cursor=str(harvest.cursor))
         elif resumed:
@@ -570,7 +603,7 @@ def _set_condition(session: Session, spec: str) -> ColumnElement[bool] | None:
         items = select(CollectionItemRow.record_id)
         if rest:
             cid = decode_set_part(rest)
-            if session.get(CollectionRow, cid) is None:
+            if _NOT_XML.search(cid) or session.get(CollectionRow, cid) is None:
                 return None
             items = items.where(CollectionItemRow.collection_id == cid)
         return RecordRow.id.in_(items)
@@ -603,4 +636,5 @@ def _specs(row: RecordRow, memberships: dict[str, list[str]]) -> list[str]:
     return specs
 
 
-__all__ = ["FORMATS", "OaiConfig", "OaiError", "OaiProvider", "decode_token", "encode_token"]
+__all__ = ["FORMATS", "OaiConfig", "OaiError", "OaiProvider", "decode_token", "encode_token",
+           "token_signer"]

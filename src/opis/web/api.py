@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -18,16 +19,18 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opis.model.entity import Collection
+from opis.search.base import MAX_RESULT_WINDOW
 from opis.services import reading
 from opis.services.records import record_json
-from opis.web.deps import archive_of, decode_cursor, encode_cursor
+from opis.web.deps import CURSOR_MAX_LENGTH, archive_of, decode_cursor, encode_cursor
 from opis.web.entities import KIND_LABELS, entity_view
-from opis.web.render import ENTITY_KINDS, entity_url
+from opis.web.render import ENTITY_KINDS, document_url, entity_url
 from opis.web.search import SearchParams, facets_json, hit_json, search_params, spellings
 
 PREFIX = "/api/v1"
 EDITOR_ROLES = {"editor", "admin"}
 COLLECTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+MAX_ID = 200  # record and entity ids are at most 200 characters (the column's width)
 
 
 # -- access ------------------------------------------------------------------------------------
@@ -199,39 +202,51 @@ router = APIRouter(prefix=PREFIX, tags=["api v1"])
             summary="Search with facets")
 def api_search(request: Request, params: SearchParams = Depends(search_params),
                limit: int = Query(20, ge=1, le=100),
-               cursor: str | None = Query(None, description="next_cursor of the previous page")
+               cursor: str | None = Query(None, max_length=CURSOR_MAX_LENGTH,
+                                          description="next_cursor of the previous page")
                ) -> dict:
-    start = decode_cursor(cursor)
-    if start is not None and (not isinstance(start, list) or len(start) != 1
-                              or not isinstance(start[0], int) or start[0] < 0):
-        raise HTTPException(400, "invalid cursor: pass back a next_cursor unchanged")
+    start = decode_cursor(request, "search", cursor, _search_position)
     offset = start[0] if start else (params.page - 1) * limit
+    if offset + limit > MAX_RESULT_WINDOW:
+        raise HTTPException(400, f"page: a search can be paged through its first "
+                                 f"{MAX_RESULT_WINDOW:,} hits; narrow it, or list every "
+                                 "record with /api/v1/records")
     timed = archive_of(request).search(params.request(limit=limit, offset=offset))
     r = timed.result
     end = offset + len(r.hits)
+    more = end < min(r.total, MAX_RESULT_WINDOW) and r.hits
     return {"query": params.q, "total": r.total, "milliseconds": round(timed.milliseconds, 2),
             "hits": [hit_json(h, timed.records) for h in r.hits], "facets": facets_json(timed),
             "facets_sampled": r.facets_sampled,
             "spellings": [{"typed": t, "variants": v} for t, v in spellings(r.query)],
-            "next_cursor": encode_cursor([end]) if end < r.total and r.hits else None}
+            "next_cursor": encode_cursor(request, "search", [end]) if more else None}
+
+
+def _search_position(key: list[Any]) -> bool:
+    """A search cursor is [offset] of a hit inside the pageable window."""
+    return (len(key) == 1 and type(key[0]) is int
+            and 0 <= key[0] < MAX_RESULT_WINDOW)
+
+
+def _last_id(key: list[Any]) -> bool:
+    """A records or entities cursor is [last id sent]."""
+    return len(key) == 1 and isinstance(key[0], str) and 0 < len(key[0]) <= MAX_ID
 
 
 @router.get("/records", response_model=RecordPage, responses=ERRORS,
             summary="Every published record, in id order")
 def api_records(request: Request, limit: int = Query(20, ge=1, le=100),
-                cursor: str | None = None) -> dict:
-    after = decode_cursor(cursor)
-    if after is not None and not (isinstance(after, list) and len(after) == 1
-                                  and isinstance(after[0], str)):
-        raise HTTPException(400, "invalid cursor: pass back a next_cursor unchanged")
+                cursor: str | None = Query(None, max_length=CURSOR_MAX_LENGTH)) -> dict:
+    after = decode_cursor(request, "records", cursor, _last_id)
     records = reading.list_records(archive_of(request), after[0] if after else None, limit + 1)
     more = len(records) > limit
     records = records[:limit]
     return {"items": [record_json(r) for r in records],
-            "next_cursor": encode_cursor([records[-1].id]) if more else None}
+            "next_cursor": encode_cursor(request, "records", [records[-1].id]) if more
+            else None}
 
 
-@router.get("/records/{record_id}", responses=ERRORS, summary="One record (docs/json.md)")
+@router.get("/records/{record_id:path}", responses=ERRORS, summary="One record (docs/json.md)")
 def api_record(request: Request, record_id: str) -> dict:
     record = archive_of(request).get(record_id)
     if record is None:
@@ -243,13 +258,11 @@ def api_record(request: Request, record_id: str) -> dict:
             summary="People, places, organizations and events named in records, in id order")
 def api_entities(request: Request, kind: str | None = Query(
                      None, description="person, place, organization or event"),
-                 limit: int = Query(50, ge=1, le=500), cursor: str | None = None) -> dict:
+                 limit: int = Query(50, ge=1, le=500),
+                 cursor: str | None = Query(None, max_length=CURSOR_MAX_LENGTH)) -> dict:
     if kind is not None and kind not in ENTITY_KINDS:
         raise HTTPException(400, f"unknown kind {kind!r}; use one of: " + ", ".join(ENTITY_KINDS))
-    after = decode_cursor(cursor)
-    if after is not None and not (isinstance(after, list) and len(after) == 1
-                                  and isinstance(after[0], str)):
-        raise HTTPException(400, "invalid cursor: pass back a next_cursor unchanged")
+    after = decode_cursor(request, "entities", cursor, _last_id)
     rows = reading.list_entities(archive_of(request), kind, after[0] if after else None,
                                  limit + 1)
     more = len(rows) > limit
@@ -259,7 +272,8 @@ def api_entities(request: Request, kind: str | None = Query(
                        "identifiers": {k: str(v) for k, v in r.entity.identifiers.items()},
                        "records": r.records, "mentions": r.mentions,
                        "url": entity_url(r.entity.id)} for r in rows],
-            "next_cursor": encode_cursor([rows[-1].entity.id]) if more else None}
+            "next_cursor": encode_cursor(request, "entities", [rows[-1].entity.id]) if more
+            else None}
 
 
 @router.get("/entities/{kind}/{slug:path}", responses=ERRORS,
@@ -275,17 +289,21 @@ def api_entity(request: Request, kind: str, slug: str,
     return entity_view(archive, entity, page_no)
 
 
+def collection_url(cid: str) -> str:
+    return f"{PREFIX}/collections/{quote(cid, safe='')}"
+
+
 def _collection_out(c: Collection, n: int) -> dict:
     return {"id": c.id, "title": c.title, "description": c.description, "records": n,
-            "url": f"{PREFIX}/collections/{c.id}"}
+            "url": collection_url(c.id)}
 
 
 def _collection_detail(request: Request, c: Collection) -> dict:
     items = reading.summaries(archive_of(request), c.record_ids)
     return {"id": c.id, "title": c.title, "description": c.description,
-            "record_ids": c.record_ids, "url": f"{PREFIX}/collections/{c.id}",
+            "record_ids": c.record_ids, "url": collection_url(c.id),
             "records": [{"id": s.id, "title": s.title, "date": s.date,
-                         "url": f"/document/{s.id}"} for s in items]}
+                         "url": document_url(s.id)} for s in items]}
 
 
 @router.get("/collections", response_model=CollectionList, summary="Curated collections")
@@ -328,7 +346,7 @@ def api_create_collection(request: Request, body: CollectionIn, response: Respon
         raise HTTPException(409, f"a collection with id {body.id} exists; PUT to replace it")
     c = _checked(request, body.id, body)
     archive.save_collection(c)
-    response.headers["Location"] = f"{PREFIX}/collections/{c.id}"
+    response.headers["Location"] = collection_url(c.id)
     return _collection_detail(request, c)
 
 

@@ -16,8 +16,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import Scope
 
+from opis import config
 from opis.model import CONTRIBUTOR_ROLES
 from opis.model.languages import language_name
 from opis.search.base import SearchRequest
@@ -26,9 +28,9 @@ from opis.services.archive import Archive
 from opis.web import api, browse, documents, entities, search, zotero
 from opis.web.charts import network_svg, timeline_svg
 from opis.web.curation import install_curation
-from opis.web.deps import page
+from opis.web.deps import absolute_url, page
 from opis.web.oai import install_oai
-from opis.web.render import entity_url
+from opis.web.render import document_url, entity_url
 
 HERE = Path(__file__).parent
 ROLE_LABELS = {
@@ -71,13 +73,21 @@ def create_app(archive: Archive) -> FastAPI:
     templates.env.globals["network_svg"] = network_svg
     templates.env.globals["role_labels"] = ROLE_LABELS
     templates.env.globals["entity_url"] = entity_url
+    templates.env.globals["document_url"] = document_url
+    templates.env.globals["split_document_name"] = documents.split_name
     templates.env.globals["meta_tags"] = zotero.meta_tags
     templates.env.globals["json_ld"] = zotero.json_ld
     app.mount("/static", Static(directory=str(HERE / "static")), name="static")
     app.state.archive = archive
     app.state.templates = templates
+    app.state.base_url = config.base_url()
+    app.state.allowed_hosts = config.allowed_hosts()
+    templates.env.globals["absolute_url"] = absolute_url
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)  # 6x faster than 5
     app.add_middleware(api.ReadCORS)
+    if app.state.allowed_hosts:  # a request to any other name gets 400
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=app.state.allowed_hosts,
+                           www_redirect=False)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -108,7 +118,7 @@ def create_app(archive: Archive) -> FastAPI:
         return {
             "total": archive.count(),
             "recent": [{"id": r.id, "title": r.title, "date": r.date,
-                        "original_language": r.original_language, "url": f"/document/{r.id}"}
+                        "original_language": r.original_language, "url": document_url(r.id)}
                        for r in archive.recent(8)],
             "languages": [{"code": c, "name": language_name(c), "count": n,
                            "url": f"/search?language={c}"}
@@ -154,6 +164,8 @@ def create_app(archive: Archive) -> FastAPI:
         return FileResponse(found.path, media_type=found.media_type, filename=found.filename,
                             content_disposition_type="inline" if found.inline else "attachment",
                             headers=ATTACHMENT_HEADERS)
+
+    app.include_router(documents.legacy)  # last: /document/<anything>, for legacy ids
     return app
 
 

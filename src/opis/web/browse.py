@@ -19,7 +19,7 @@ from opis.services import reading
 from opis.services.reading import RecordSummary, SubjectNode
 from opis.web.deps import archive_of, page
 from opis.web.entities import PLURALS
-from opis.web.render import entity_url
+from opis.web.render import document_url, entity_url
 
 ENTITY_LISTS = {"people": "person", "places": "place", "organizations": "organization",
                 "events": "event"}
@@ -58,7 +58,7 @@ def twin(path: str, template: str, summary: str) -> Callable:
 
 
 def summary_json(s: RecordSummary) -> dict:
-    return {"id": s.id, "title": s.title, "date": s.date, "url": f"/document/{s.id}",
+    return {"id": s.id, "title": s.title, "date": s.date, "url": document_url(s.id),
             "original_language": s.original_language, "repository": s.repository,
             "summary": s.summary}
 

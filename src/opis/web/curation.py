@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from opis.model import Record
+from opis.model.record import MAX_NESTING
 from opis.services.accounts import (
     Accounts,
     LoginFailed,
@@ -142,6 +143,9 @@ def form_changes(record: Record, form: dict[str, str]) -> tuple[dict[str, Any], 
                 except json.JSONDecodeError as e:
                     errors[name] = f"not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}"
                     continue
+                except RecursionError:  # the parser's own stack: far past MAX_NESTING
+                    errors[name] = f"nested deeper than {MAX_NESTING} levels"
+                    continue
             if value == old:
                 continue
         changes[name] = value
@@ -163,7 +167,7 @@ def _api_error(exc: CurationError) -> JSONResponse:
 
 def _result_json(result: EditResult) -> dict[str, Any]:
     return {"id": result.record_id, "status": result.status, "version": result.version,
-            "changed": list(result.changed), "url": f"/document/{result.record_id}"}
+            "changed": list(result.changed), "url": render.document_url(result.record_id)}
 
 
 def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
@@ -241,7 +245,7 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
                     main_fields=MAIN_FIELDS, long_fields=LONG_FIELDS, list_fields=LIST_FIELDS,
                     json_fields=JSON_FIELDS, reason=reason, who=who)
 
-    @router.get("/document/{record_id}/edit", response_class=HTMLResponse)
+    @router.get("/document/{record_id:path}/edit", response_class=HTMLResponse)
     def edit_form(request: Request, record_id: str, who: Principal = editor_page
                   ) -> HTMLResponse:
         state = curator.state(record_id)
@@ -249,7 +253,7 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
             raise StarletteHTTPException(404, f"No document with id {record_id}")
         return edit_page(request, record_id, who, values=form_values(state.record), errors={})
 
-    @router.post("/document/{record_id}/edit", response_class=HTMLResponse)
+    @router.post("/document/{record_id:path}/edit", response_class=HTMLResponse)
     def edit_submit(request: Request, record_id: str, who: Principal = editor,
                     form: dict[str, str] = Depends(read_form)) -> Response:
         state = curator.state(record_id)
@@ -275,7 +279,7 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
                 try:
                     curator.edit(record_id, changes, author=who.name, reason=reason,
                                  version=version)
-                    return RedirectResponse(f"/document/{record_id}/history", 303)
+                    return RedirectResponse(render.document_url(record_id) + "/history", 303)
                 except ValidationFailed as e:
                     errors.update(e.errors)
                 except Conflict as e:
@@ -295,7 +299,7 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
                          preview=preview_html, diffs=diffs, code=422 if errors else 200,
                          version=version, reason=reason)
 
-    @router.patch("/api/v1/records/{record_id}",
+    @router.patch("/api/v1/records/{record_id:path}",
                   responses={404: {}, 409: {}, 422: {}, 401: {}, 403: {}})
     def api_edit(record_id: str, body: EditRequest, who: Principal = editor) -> Response:
         """Correct fields of a record; every accepted edit is a new revision."""
@@ -316,11 +320,11 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
                     version=state.version, entries=entries, labels=LABELS, error=error,
                     can_edit=who.can("edit"), who=who)
 
-    @router.get("/document/{record_id}/history", response_class=HTMLResponse)
+    @router.get("/document/{record_id:path}/history", response_class=HTMLResponse)
     def history(request: Request, record_id: str, who: Principal = reader_page) -> HTMLResponse:
         return history_page(request, record_id, who)
 
-    @router.get("/document/{record_id}/history.json")
+    @router.get("/document/{record_id:path}/history.json")
     def history_json(record_id: str, who: Principal = reader) -> dict[str, Any]:
         state = visible_state(record_id, who)
         return {"id": record_id, "status": state.status, "version": state.version,
@@ -328,7 +332,7 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
                                "author": e.author, "reason": e.reason, "status": e.status,
                                "changed": list(e.changed)} for e in curator.history(record_id)]}
 
-    @router.get("/document/{record_id}/diff", response_class=HTMLResponse)
+    @router.get("/document/{record_id:path}/diff", response_class=HTMLResponse)
     def diff(request: Request, record_id: str, a: int | None = Query(None, ge=1),
              b: int | None = Query(None, ge=1), who: Principal = reader_page) -> HTMLResponse:
         state = visible_state(record_id, who)
@@ -354,21 +358,21 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
             return history_page(request, record_id, who, code=409, error=str(e))
         except IndexBusy as e:
             raise StarletteHTTPException(503, str(e)) from None
-        return RedirectResponse(f"/document/{record_id}/history", 303)
+        return RedirectResponse(render.document_url(record_id) + "/history", 303)
 
-    @router.post("/document/{record_id}/restore/{number}", response_class=HTMLResponse)
+    @router.post("/document/{record_id:path}/restore/{number}", response_class=HTMLResponse)
     def restore(request: Request, record_id: str, number: int, who: Principal = editor,
                 form: dict[str, str] = Depends(read_form)) -> Response:
         return web_write(request, record_id, who, lambda: curator.restore(
             record_id, number, author=who.name, reason=form.get("reason", "")))
 
-    @router.post("/document/{record_id}/withdraw", response_class=HTMLResponse)
+    @router.post("/document/{record_id:path}/withdraw", response_class=HTMLResponse)
     def withdraw(request: Request, record_id: str, who: Principal = editor,
                  form: dict[str, str] = Depends(read_form)) -> Response:
         return web_write(request, record_id, who, lambda: curator.withdraw(
             record_id, author=who.name, reason=form.get("reason", "")))
 
-    @router.post("/document/{record_id}/reinstate", response_class=HTMLResponse)
+    @router.post("/document/{record_id:path}/reinstate", response_class=HTMLResponse)
     def reinstate(request: Request, record_id: str, who: Principal = editor,
                   form: dict[str, str] = Depends(read_form)) -> Response:
         return web_write(request, record_id, who, lambda: curator.reinstate(
@@ -380,7 +384,7 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
         except CurationError as e:
             return _api_error(e)
 
-    @router.post("/api/v1/records/{record_id}/restore/{number}",
+    @router.post("/api/v1/records/{record_id:path}/restore/{number}",
                  responses={404: {}, 409: {}, 422: {}, 401: {}, 403: {}})
     def api_restore(record_id: str, number: int, body: ReasonRequest,
                     who: Principal = editor) -> Response:
@@ -388,14 +392,14 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
         return api_write(lambda: curator.restore(record_id, number, author=who.name,
                                                  reason=body.reason))
 
-    @router.post("/api/v1/records/{record_id}/withdraw",
+    @router.post("/api/v1/records/{record_id:path}/withdraw",
                  responses={404: {}, 409: {}, 422: {}, 401: {}, 403: {}})
     def api_withdraw(record_id: str, body: ReasonRequest, who: Principal = editor) -> Response:
         """Hide a record from the public (pages, JSON, search, exports); undo with reinstate."""
         return api_write(lambda: curator.withdraw(record_id, author=who.name,
                                                   reason=body.reason))
 
-    @router.post("/api/v1/records/{record_id}/reinstate",
+    @router.post("/api/v1/records/{record_id:path}/reinstate",
                  responses={404: {}, 409: {}, 422: {}, 401: {}, 403: {}})
     def api_reinstate(record_id: str, body: ReasonRequest, who: Principal = editor) -> Response:
         return api_write(lambda: curator.reinstate(record_id, author=who.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import fields
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -13,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from opis.model import Record
 from opis.model.languages import language_name
+from opis.model.record import RECORD_ID
 from opis.model.urls import is_local_path, is_web_address
 from opis.services import reading
 from opis.services.archive import Archive
@@ -146,28 +148,44 @@ def collection_nav(archive: Archive, record_id: str) -> list[dict]:
 
 
 router = APIRouter()
+# Longest first: "x.csl.json" is CSL JSON, not the JSON twin of "x.csl".
+SUFFIXES = sorted(("json", *FORMATS), key=len, reverse=True)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(record id, format) of a /document/ path: the format is a known extension at the
+    end, so that a legacy id with a dot ("a.b", from before ids were checked) is still
+    reached at /document/a.b and /document/a.b.json."""
+    for ext in SUFFIXES:
+        if name.endswith("." + ext) and len(name) > len(ext) + 1:
+            return name[:-len(ext) - 1], ext
+    return name, ""
 
 
 @router.get("/document/{name}", response_class=HTMLResponse, tags=["pages"],
             summary="A document page; {id}.json is its JSON twin, {id}.ris etc. exports",
             responses={200: {"content": {"application/json": {}}}})
 def document(request: Request, name: str) -> Response:
-    """Record ids never contain a dot, so the first dot starts the format."""
     archive = archive_of(request)
-    record_id, _, ext = name.partition(".")
-    if ext and ext != "json" and ext not in FORMATS:
-        raise HTTPException(
-            404, f"Unknown format .{ext}; use one of: .json, ." + ", .".join(FORMATS))
+    record_id, ext = split_name(name)
     snapshot = reading.Snapshot(archive)
     record = snapshot.get(f"record:{record_id}", lambda: archive.get(record_id))
+    if record is None and ext:  # a legacy id that itself ends like a format: "a.json"
+        record = snapshot.get(f"record:{name}", lambda: archive.get(name))
+        if record is not None:
+            record_id, ext = name, ""
     if record is None:
+        stem, dot, unknown = name.rpartition(".")
+        if dot and not ext and RECORD_ID.fullmatch(stem):
+            raise HTTPException(
+                404, f"Unknown format .{unknown}; use one of: .json, ." + ", .".join(FORMATS))
         raise HTTPException(404, f"No document with id {record_id}")
     if ext == "json":
         return JSONResponse(record_json(record))
     if ext:
         media_type, body = export(record, ext)
         return Response(body, media_type=media_type + "; charset=utf-8", headers={
-            "Content-Disposition": f'inline; filename="{record_id}.{ext}"'})
+            "Content-Disposition": f'inline; filename="{quote(record_id, safe="")}.{ext}"'})
     article = snapshot.get(f"article:{record_id}", lambda: render_article(request, record,
                                                                            snapshot))
     return page(request, "document.html", record=record, article=article)
@@ -188,3 +206,10 @@ def render_article(request: Request, record: Record, snapshot: reading.Snapshot)
         entity_url=render.entity_url, kind_labels=render.KIND_LABELS,
         language_name=language_name, files=attachment_links(record),
         source_link=is_web_address(record.source_url)))
+
+
+# Registered after every other route (``create_app``): a legacy id holding "/" reaches
+# its page as /document/a%2Fb, which the server decodes to /document/a/b.
+legacy = APIRouter()
+legacy.add_api_route("/document/{name:path}", document, methods=["GET"],
+                     include_in_schema=False)

@@ -17,7 +17,7 @@ from opis.model.entity import Entity
 from opis.services import reading
 from opis.services.archive import Archive
 from opis.web.deps import archive_of, page
-from opis.web.render import ENTITY_KINDS, KIND_LABELS, entity_url
+from opis.web.render import ENTITY_KINDS, KIND_LABELS, document_url, entity_url
 
 DOCS_PER_PAGE = 20
 PLURALS = {"person": "People", "place": "Places", "organization": "Organizations",
@@ -78,7 +78,7 @@ def entity_view(archive: Archive, entity: Entity, page_no: int) -> dict:
         "documents": {"total": total, "page": page_no,
                       "pages": max(1, math.ceil(total / DOCS_PER_PAGE)),
                       "items": [{"id": d.record.id, "title": d.record.title,
-                                 "date": d.record.date, "url": f"/document/{d.record.id}",
+                                 "date": d.record.date, "url": document_url(d.record.id),
                                  "mentions": d.mentions, "snippet": d.snippet,
                                  "where": d.where} for d in docs]},
         "co_mentioned": alongside,

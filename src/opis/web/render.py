@@ -48,6 +48,12 @@ def describe(a: Annotation) -> str:
     return label
 
 
+def document_url(record_id: str) -> str:
+    """/document/<id> with the id percent-encoded, "/" included, so that every id, even
+    a legacy one with "/", "<" or "?", makes a working link (docs/security.md)."""
+    return "/document/" + quote(record_id, safe="")
+
+
 def entity_url(entity_id: str) -> str:
     """/person/kim-il-sung for "person/kim-il-sung"; the slug is percent-encoded."""
     kind, _, slug = entity_id.partition("/")

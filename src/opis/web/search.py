@@ -20,13 +20,14 @@ from pydantic import Field
 from opis.model import Record
 from opis.model.dates import bounds, to_edtf
 from opis.model.languages import language_name
-from opis.search.base import ENTITY_FACETS, Hit, SearchRequest
+from opis.search.base import ENTITY_FACETS, MAX_RESULT_WINDOW, Hit, SearchRequest
 from opis.search.query import Name, Node, Not, Phrase, Prefix, Term, positive_terms
 from opis.services.archive import TimedResult
 from opis.web.deps import archive_of, page
-from opis.web.render import entity_url
+from opis.web.render import document_url, entity_url
 
 PAGE_SIZE = 20
+MAX_PAGE = MAX_RESULT_WINDOW // PAGE_SIZE  # page 500: the first 10,000 hits
 SORTS = {"relevance": "Relevance", "date": "Date, oldest first", "-date": "Date, newest first"}
 # (URL parameter = facet name, heading), in the order the sidebar shows them.
 FACET_GROUPS = (
@@ -149,7 +150,8 @@ def search_params(
     decade: list[YearInt] = Query([], description="first year of the decade: 1950"),
     collection: list[str] = Query([], description="collection id"),
     sort: str = Query("relevance", description="relevance, date (oldest first), -date"),
-    page_no: int = Query(1, alias="page", ge=1, le=10000),
+    page_no: int = Query(1, alias="page", ge=1, le=MAX_PAGE,
+                         description=f"1 to {MAX_PAGE}: the first {MAX_RESULT_WINDOW:,} hits"),
 ) -> SearchParams:
     given = {"person": person, "place": place, "organization": organization, "event": event,
              "language": language, "repository": repository,
@@ -271,7 +273,7 @@ def hit_json(hit: Hit, records: dict[str, Record]) -> dict:
     r = records.get(hit.id)
     ref = r.archival_reference.text if r is not None and r.archival_reference else None
     return {"id": hit.id, "title": hit.title, "date": hit.date,
-            "score": round(hit.score, 4), "snippet": hit.snippet, "url": f"/document/{hit.id}",
+            "score": round(hit.score, 4), "snippet": hit.snippet, "url": document_url(hit.id),
             "original_language": r.original_language if r is not None else None,
             "archival_reference": ref}
 
@@ -279,6 +281,11 @@ def hit_json(hit: Hit, records: dict[str, Record]) -> dict:
 def facets_json(timed: TimedResult) -> dict:
     return {k: [{"value": v, "count": n, "label": facet_label(k, v, timed.labels)}
                 for v, n in vs] for k, vs in timed.result.facets.items()}
+
+
+def page_count(total: int) -> int:
+    """Pages a search has, up to the last one that may be asked for (MAX_PAGE)."""
+    return min(MAX_PAGE, max(1, math.ceil(total / PAGE_SIZE)))
 
 
 router = APIRouter()
@@ -289,7 +296,7 @@ def search_page(request: Request, params: SearchParams = Depends(search_params)
                 ) -> HTMLResponse:
     timed = archive_of(request).search(params.request())
     result = timed.result
-    pages = max(1, math.ceil(result.total / PAGE_SIZE))
+    pages = page_count(result.total)
     years = sorted(timed.result.facets.get("year", []))
     return page(request, "search.html", q=params.q, params=params, timed=timed, result=result,
                 records=timed.records, pages=pages, page_size=PAGE_SIZE, sorts=SORTS,
@@ -305,7 +312,7 @@ def search_json(request: Request, params: SearchParams = Depends(search_params))
     timed = archive_of(request).search(params.request())
     r = timed.result
     return {"query": params.q, "total": r.total, "page": params.page,
-            "pages": max(1, math.ceil(r.total / PAGE_SIZE)),
+            "pages": page_count(r.total),
             "milliseconds": round(timed.milliseconds, 2),
             "filters": params.filters, "from": params.date_from or None,
             "to": params.date_to or None, "sort": params.sort,

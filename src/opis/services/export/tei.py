@@ -33,7 +33,8 @@ from opis.services.export.csl_json import (
 
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
-HAND_ID = "h1"
+HAND = "h1"  # the one hand opis knows of: "handwritten on the original"
+_ID_SAFE = re.compile(r"[A-Za-z0-9-]")
 
 # Kinds whose span is the whole content of a translator's bracket; for handwritten and
 # stamp the bracket may open with a label ("[handwritten: DPRK]").
@@ -193,6 +194,16 @@ def dropped_spans(record: Record) -> list[tuple[str, int, int]]:
             for s in dropped]
 
 
+def xml_id(record_id: str, local: str) -> str:
+    """An xml:id unique across records: an OAI-PMH page or a teiCorpus holds many TEI
+    documents, and one ``h1`` in each made the page invalid for strict parsers. The
+    record id becomes an NCName with every character but ASCII letters, digits and "-"
+    written as _HEX_ ("a.b" -> "a_2E_b"), so two ids never give the same prefix:
+    ``rec.300653.h1``, ``rec.frus1955-57v23p2d3.term2``."""
+    escaped = "".join(c if _ID_SAFE.fullmatch(c) else f"_{ord(c):X}_" for c in record_id)
+    return f"rec.{escaped}.{local}"
+
+
 class _Builder:
     """Turns the planned span tree into TEI elements with lxml."""
 
@@ -201,6 +212,7 @@ class _Builder:
         self.text = record.text
         self.entity_refs = entity_refs or {}
         self.term_count = 0
+        self.hand = xml_id(record.id, HAND)
 
     def fill(self, elem: etree._Element, lo: int, hi: int, kids: list[_Span]) -> None:
         """Write text[lo:hi] into elem, children as elements, newlines as <lb/>."""
@@ -239,7 +251,7 @@ class _Builder:
         if k == "stamp":
             self.region(parent, "stamp", span, 0)
         elif k == "handwritten":
-            self.region(parent, "add", span, 0, hand=f"#{HAND_ID}", place=_place_attr(span.note))
+            self.region(parent, "add", span, 0, hand=f"#{self.hand}", place=_place_attr(span.note))
         elif k in ("illegible", "typed_over"):
             reason = "illegible" if k == "illegible" else "overtyped"
             gap = etree.SubElement(parent, _t("gap"), {"reason": reason})
@@ -267,7 +279,7 @@ class _Builder:
         elif k == "gloss":
             if len(span.regions) == 2:
                 self.term_count += 1
-                term_id = f"term{self.term_count}"
+                term_id = xml_id(self.record.id, f"term{self.term_count}")
                 term = self.region(parent, "term", span, 0)
                 term.set(f"{{{XML_NS}}}id", term_id)
                 self.put_text(parent, span.between)
@@ -436,7 +448,7 @@ def _header(record: Record, tei: etree._Element, has_hand: bool, foreign: set[st
         hand_notes = _sub(profile, "handNotes")
         _sub(hand_notes, "handNote",
              "Handwritten additions on the original, hand not identified.", scope="minor"
-             ).set(f"{{{XML_NS}}}id", HAND_ID)
+             ).set(f"{{{XML_NS}}}id", xml_id(record.id, HAND))
     if len(profile) == 0:
         header.remove(profile)
 
