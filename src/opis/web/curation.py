@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +26,6 @@ from opis.services.accounts import (
     Principal,
     RateLimited,
     as_utc,
-    password_fingerprint,
 )
 from opis.services.archive import Archive
 from opis.services.curation import (
@@ -88,6 +86,13 @@ async def read_form(request: Request) -> dict[str, str]:
 def _when(value: Any) -> str:
     value = as_utc(value)
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def _wait(seconds: int) -> str:
+    """A Retry-After for people: "40 seconds", "3 minutes"."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 # -- turning the edit form into changes --------------------------------------------------------
@@ -205,26 +210,37 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
         name = form.get("username", "").strip()[:100]
         password = form.get("password", "")
         next_url = safe_next(form.get("next"))
+        ip = client_ip(request)
         try:
-            user = await run_in_threadpool(accounts.authenticate, name, password,
-                                           client_ip(request))
+            user = await run_in_threadpool(accounts.authenticate, name, password, ip,
+                                           sessions.device(request, name))
         except RateLimited as e:
             return page(request, "login.html", 429, {"Retry-After": str(e.retry_after)},
                         next_url=next_url, username=name, who=None,
-                        error="Too many failed attempts. Wait five minutes and try again.")
+                        error=f"Too many failed attempts. Try again in {_wait(e.retry_after)}.")
         except LoginFailed:
             return page(request, "login.html", 401, next_url=next_url, username=name,
                         who=None, error="Wrong user name or password.")
-        # A new session (and CSRF token) at login: a planted cookie is worth nothing.
-        sessions.save(request, {"u": user.id, "p": password_fingerprint(user.password_hash),
-                                "c": secrets.token_urlsafe(24)})
-        return RedirectResponse(next_url, 303)
+        # A new server-side session (and CSRF token) at login: a planted cookie is worth
+        # nothing, and the session this browser had before ends.
+        old = sessions.key(request)
+        key = await run_in_threadpool(accounts.start_session, user, ip=ip,
+                                      user_agent=request.headers.get("user-agent", ""))
+        if old:
+            await run_in_threadpool(accounts.end_session, old)
+        sessions.start(request, key)
+        response = RedirectResponse(next_url, 303)
+        sessions.set_device(request, response, user.name)
+        return response
 
     @router.post("/logout")
-    async def logout(request: Request, form: dict[str, str] = Depends(read_form)) -> Response:
-        if sessions.load(request).get("u") is not None:
-            await check_csrf(request)
-        sessions.save(request, {})
+    async def logout(request: Request) -> Response:
+        """Ends the session on the server (AuthMiddleware has checked the CSRF token of a
+        signed-in request), then in the browser."""
+        key = sessions.key(request)
+        if key:
+            await run_in_threadpool(accounts.end_session, key)
+        sessions.clear(request)
         return RedirectResponse("/", 303)
 
     # -- editing ---------------------------------------------------------------------------
