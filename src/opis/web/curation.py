@@ -40,6 +40,7 @@ from opis.services.curation import (
     EditResult,
     IndexBusy,
     NotFound,
+    NotSaved,
     RecordState,
     ValidationFailed,
     apply_changes,
@@ -61,6 +62,7 @@ MAIN_FIELDS = ("title", "date", "original_language", "classification", "document
                "citation", "source_url", "repository_title", "rights", "authentication",
                "distribution_instruction")
 LONG_FIELDS = ("summary",)
+RETRY = {"Retry-After": "30"}
 JSON_FIELDS = ("archival_reference", "contents", "contributors", "authors", "stamps",
                "handwritten_notes", "extra", "annotations")
 
@@ -161,8 +163,8 @@ def _api_error(exc: CurationError) -> JSONResponse:
     if isinstance(exc, ValidationFailed):
         return JSONResponse({"error": "invalid changes", "status": 422, "fields": exc.errors},
                             422)
-    if isinstance(exc, IndexBusy):
-        return JSONResponse({"error": str(exc), "status": 503}, 503, {"Retry-After": "30"})
+    if isinstance(exc, IndexBusy | NotSaved):
+        return JSONResponse({"error": str(exc), "status": 503}, 503, RETRY)
     return JSONResponse({"error": str(exc), "status": 400}, 400)
 
 
@@ -247,11 +249,12 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
 
     def edit_page(request: Request, record_id: str, who: Principal, *, values: dict[str, str],
                   errors: dict[str, str], preview: Any = None, diffs: Any = None,
-                  code: int = 200, version: int | None = None, reason: str = "") -> HTMLResponse:
+                  code: int = 200, version: int | None = None, reason: str = "",
+                  headers: dict[str, str] | None = None) -> HTMLResponse:
         state = curator.state(record_id)
         if state is None:
             raise StarletteHTTPException(404, f"No document with id {record_id}")
-        return page(request, "edit.html", code, record=state.record, status=state.status,
+        return page(request, "edit.html", code, headers, record=state.record, status=state.status,
                     version=version or state.version, current_version=state.version,
                     values=values, errors=errors, preview=preview, diffs=diffs, labels=LABELS,
                     main_fields=MAIN_FIELDS, long_fields=LONG_FIELDS, list_fields=LIST_FIELDS,
@@ -285,6 +288,10 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
         except ValidationFailed as e:
             errors = {**e.errors, **errors}
         if form.get("action") == "save" and not errors:
+            if not changes and version != state.version:
+                # The record already is what this form asks for, from a newer version: the
+                # same form sent again after its save's answer was lost. Saved, once.
+                return RedirectResponse(f"/document/{record_id}/history", 303)
             if not changes:
                 errors["form"] = "Nothing was changed."
             else:
@@ -301,7 +308,11 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
                 except IndexBusy as e:
                     errors["form"] = f"Nothing was saved: {e}."
                     return edit_page(request, record_id, who, values=values, errors=errors,
-                                     code=503, version=version, reason=reason)
+                                     code=503, version=version, reason=reason, headers=RETRY)
+                except NotSaved as e:  # what the editor typed stays in the form
+                    errors["form"] = f"{e}."
+                    return edit_page(request, record_id, who, values=values, errors=errors,
+                                     code=503, version=version, reason=reason, headers=RETRY)
         preview_html = diffs = None
         if not errors:
             shown = proposed or state.record
@@ -325,12 +336,13 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
     # -- history, diffs, restoring -----------------------------------------------------------
 
     def history_page(request: Request, record_id: str, who: Principal, *, code: int = 200,
-                     error: str | None = None) -> HTMLResponse:
+                     error: str | None = None, headers: dict[str, str] | None = None
+                     ) -> HTMLResponse:
         state = visible_state(record_id, who)
         entries = curator.history(record_id)
-        return page(request, "history.html", code, record=state.record, status=state.status,
-                    version=state.version, entries=entries, labels=LABELS, error=error,
-                    can_edit=who.can("edit"), who=who)
+        return page(request, "history.html", code, headers, record=state.record,
+                    status=state.status, version=state.version, entries=entries,
+                    labels=LABELS, error=error, can_edit=who.can("edit"), who=who)
 
     @router.get("/document/{record_id}/history", response_class=HTMLResponse)
     def history(request: Request, record_id: str, who: Principal = reader_page) -> HTMLResponse:
@@ -368,8 +380,9 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
                                 error=" ".join(e.errors.values()))
         except Conflict as e:
             return history_page(request, record_id, who, code=409, error=str(e))
-        except IndexBusy as e:
-            raise StarletteHTTPException(503, str(e)) from None
+        except (IndexBusy, NotSaved) as e:
+            return history_page(request, record_id, who, code=503, error=str(e),
+                                headers=RETRY)
         return RedirectResponse(f"/document/{record_id}/history", 303)
 
     @router.post("/document/{record_id}/restore/{number}", response_class=HTMLResponse)
