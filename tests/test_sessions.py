@@ -197,6 +197,22 @@ def test_user_sessions_and_logout_from_the_command_line(site, db_url):
     assert r.exit_code == 1 and "Traceback" not in r.output
 
 
+def test_a_restore_brings_back_no_session(site, db_url, tmp_path):
+    """A backup taken while signed in holds that session's row; restoring it after the
+    logout must not revive the cookie."""
+    runner = CliRunner()
+    token = login(site, "eddie")
+    cookie = site.cookies.get("opis_session")
+    backup = tmp_path / "b.jsonl"
+    r = runner.invoke(cli, ["backup", str(backup), "--format", "jsonl", "--db", db_url])
+    assert r.exit_code == 0, r.output
+    site.post("/logout", data={"csrf_token": token})
+    r = runner.invoke(cli, ["restore", str(backup), "--yes", "--db", db_url])
+    assert r.exit_code == 0 and "ended 1 sessions" in r.output, r.output
+    old = fresh(site, cookie)
+    assert old.get("/document/r1/edit", follow_redirects=False).status_code == 303
+
+
 # -- 4. the token listing tells the truth -----------------------------------------------------------
 
 def test_token_listing_shows_each_tokens_true_state(site, db_url):

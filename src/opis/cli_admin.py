@@ -285,6 +285,8 @@ def restore_cmd(path: Annotated[Path, typer.Argument(help="Backup file to restor
     archive = Archive(url)
     try:
         n = archive.reindex()
+        ended = Accounts(archive.db).end_all_sessions(actor="restore")
     finally:
         archive.close()
-    console.print(f"restored {path} ({used}); indexed {n} records", highlight=False)
+    console.print(f"restored {path} ({used}); indexed {n} records; ended {ended} sessions "
+                  "the backup held (everyone logs in again)", highlight=False)

@@ -377,6 +377,15 @@ class Accounts:
                             detail={"user": name, "sessions_ended": ended})
         return ended
 
+    def end_all_sessions(self, *, actor: str = "cli") -> int:
+        """Everyone logs in again: after a restore, which would otherwise bring back the
+        sessions the backup held, logged out or not."""
+        with self.db.transaction() as session:
+            ended = store.delete_sessions(session)
+            audit.add_entry(session, actor=actor, action="sessions.end_all",
+                            detail={"sessions_ended": ended})
+        return ended
+
     # -- API tokens -----------------------------------------------------------------------
 
     def create_token(self, name: str, scopes: list[str], label: str = "", *,
