@@ -18,6 +18,7 @@ from opis.model import Record
 from opis.model.record import Annotation, ArchivalReference, Contributor
 from opis.services.accounts import Accounts
 from opis.services.archive import Archive
+from opis.web.app import create_app
 
 PASSWORD = "correct horse battery staple"
 USERS = {"admin": "ada", "editor": "eddie", "reader": "rita"}
@@ -69,6 +70,18 @@ def seed(archive: Archive) -> Seeded:
                               ("editor-read", "eddie", ["read"]), ("reader", "rita", ["read"])]:
         out.tokens[key] = accounts.create_token(name, scopes, key, actor="test")[1]
     return out
+
+
+@contextmanager
+def seeded_site(archive: Archive) -> Iterator[TestClient]:
+    """The app over ``archive`` holding sample record r1 and the seeded accounts, as a
+    test client with ``.seeded`` and ``.archive``."""
+    archive.put([sample_record()])
+    seeded = seed(archive)
+    with TestClient(create_app(archive), raise_server_exceptions=False) as client:
+        client.seeded = seeded
+        client.archive = archive
+        yield client
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -11,21 +11,31 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.table import Table
 
 from opis.cli_common import DbOption, console, err
 from opis.config import resolve_database
-from opis.services.accounts import ROLES, SCOPES, AccountError, Accounts, as_utc
+from opis.services.accounts import (
+    ROLES,
+    SCOPES,
+    AccountError,
+    Accounts,
+    as_utc,
+    token_status,
+)
 from opis.services.archive import Archive
 from opis.services.backup import FORMATS, BackupError, backup, files_folder, restore
 from opis.store.db import Database
 
 user_app = typer.Typer(add_completion=False, no_args_is_help=True,
                        help="Accounts: admins, editors and readers.")
+T = TypeVar("T")
 token_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="API tokens for scripts (sent as 'Authorization: Bearer ...').")
 
@@ -45,9 +55,21 @@ def _accounts(db: str | None) -> Accounts:
     return Accounts(_database(db))
 
 
-def _fail(message: object) -> None:
+def _fail(message: object) -> NoReturn:
     err.print(f"[red]{message}[/red]", highlight=False)
     raise typer.Exit(1)
+
+
+def _on_accounts(db: str | None, action: Callable[[Accounts], T]) -> T:
+    """Run ``action`` on the accounts of ``db``: an AccountError is a one-line message
+    and exit code 1, and the database is closed either way."""
+    accounts = _accounts(db)
+    try:
+        return action(accounts)
+    except AccountError as e:
+        _fail(e)
+    finally:
+        accounts.db.dispose()
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -73,13 +95,8 @@ def user_add(name: str,
     """Create an account (the password is asked for twice unless --password-stdin)."""
     if role not in ROLES:
         _fail(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
-    accounts = _accounts(db)
-    try:
-        user = accounts.add_user(name, role, _read_password(password_stdin))
-    except AccountError as e:
-        _fail(e)
-    finally:
-        accounts.db.dispose()
+    user = _on_accounts(db, lambda a: a.add_user(name, role,
+                                                 _read_password(password_stdin)))
     console.print(f"added {user.role} {user.name}", highlight=False)
 
 
@@ -88,9 +105,7 @@ def user_list(db: DbOption = None,
               as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
               ) -> None:
     """List accounts."""
-    accounts = _accounts(db)
-    users = accounts.users()
-    accounts.db.dispose()
+    users = _on_accounts(db, lambda a: a.users())
     if as_json:
         print(json.dumps([{"name": u.name, "role": u.role, "disabled": u.disabled,
                            "created": _when(u.created_at)} for u in users], indent=2))
@@ -103,42 +118,58 @@ def user_list(db: DbOption = None,
     console.print(table)
 
 
+@user_app.command("sessions")
+def user_sessions(name: str, db: DbOption = None,
+                  as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+                  ) -> None:
+    """List an account's signed-in browsers (end them with 'opis user logout')."""
+    found = _on_accounts(db, lambda a: a.sessions(name))
+    rows = [{"id": s.id_hash[:12], "started": _when(s.created_at),
+             "last_seen": _when(s.last_seen_at), "expires": _when(s.expires_at),
+             "client": s.ip, "browser": s.user_agent} for s in found]
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{len(rows)} sessions of {name}")
+    for column in ("id", "started", "last_seen", "expires", "client", "browser"):
+        table.add_column(column.replace("_", " "))
+    for row in rows:
+        table.add_row(*(row[c] for c in ("id", "started", "last_seen", "expires", "client",
+                                         "browser")))
+    console.print(table)
+
+
+@user_app.command("logout")
+def user_logout(name: str,
+                session: Annotated[str, typer.Option(
+                    "--session", help="Only this session (its id from 'opis user sessions').")]
+                = "",
+                db: DbOption = None) -> None:
+    """End an account's sessions on the server: those browsers must log in again."""
+    ended = _on_accounts(db, lambda a: a.end_sessions(name,
+                                                      prefix=session.strip().lower()))
+    console.print(f"ended {ended} session{'s' if ended != 1 else ''} of {name}",
+                  highlight=False)
+
+
 @user_app.command("disable")
 def user_disable(name: str, db: DbOption = None) -> None:
-    """Disable an account: its sessions and tokens stop working at once."""
-    accounts = _accounts(db)
-    try:
-        accounts.disable_user(name)
-    except AccountError as e:
-        _fail(e)
-    finally:
-        accounts.db.dispose()
+    """Disable an account: its sessions end and its tokens are revoked, for good."""
+    _on_accounts(db, lambda a: a.disable_user(name))
     console.print(f"disabled {name}", highlight=False)
 
 
 @user_app.command("enable")
 def user_enable(name: str, db: DbOption = None) -> None:
-    """Enable a disabled account again."""
-    accounts = _accounts(db)
-    try:
-        accounts.enable_user(name)
-    except AccountError as e:
-        _fail(e)
-    finally:
-        accounts.db.dispose()
+    """Enable a disabled account again (its old sessions and tokens stay dead)."""
+    _on_accounts(db, lambda a: a.enable_user(name))
     console.print(f"enabled {name}", highlight=False)
 
 
 @user_app.command("role")
 def user_role(name: str, role: str, db: DbOption = None) -> None:
     """Change an account's role (reader, editor, admin)."""
-    accounts = _accounts(db)
-    try:
-        accounts.set_role(name, role)
-    except AccountError as e:
-        _fail(e)
-    finally:
-        accounts.db.dispose()
+    _on_accounts(db, lambda a: a.set_role(name, role))
     console.print(f"{name} is now {role}", highlight=False)
 
 
@@ -147,14 +178,8 @@ def user_password(name: str,
                   password_stdin: Annotated[bool, typer.Option(
                       "--password-stdin", help="Read the password from stdin.")] = False,
                   db: DbOption = None) -> None:
-    """Set a new password; the account's open sessions end."""
-    accounts = _accounts(db)
-    try:
-        accounts.set_password(name, _read_password(password_stdin))
-    except AccountError as e:
-        _fail(e)
-    finally:
-        accounts.db.dispose()
+    """Set a new password; the account's sessions end."""
+    _on_accounts(db, lambda a: a.set_password(name, _read_password(password_stdin)))
     console.print(f"password changed for {name}", highlight=False)
 
 
@@ -166,18 +191,17 @@ def token_create(name: Annotated[str, typer.Argument(help="The user the token ac
                      help="read, edit or admin (repeatable); never more than the user's "
                           "role allows")] = ["read"],  # noqa: B006 - typer reads defaults
                  label: Annotated[str, typer.Option(help="What the token is for.")] = "",
+                 expires_days: Annotated[float | None, typer.Option(
+                     "--expires-days", min=0.0007, help="Stop working after this many days.")]
+                 = None,
                  db: DbOption = None) -> None:
     """Create an API token and print it once: only its hash is kept."""
     bad = [s for s in scope if s not in SCOPES]
     if bad:
         _fail(f"unknown scope {bad[0]!r}; use: {', '.join(SCOPES)}")
-    accounts = _accounts(db)
-    try:
-        token_id, token = accounts.create_token(name, scope, label)
-    except AccountError as e:
-        _fail(e)
-    finally:
-        accounts.db.dispose()
+    expires = timedelta(days=expires_days) if expires_days is not None else None
+    token_id, token = _on_accounts(db, lambda a: a.create_token(name, scope, label,
+                                                                expires_in=expires))
     err.print(f"token {token_id} for {name} ({' '.join(scope)}); copy it now, "
               "it will not be shown again:", highlight=False)
     print(token)
@@ -185,22 +209,31 @@ def token_create(name: Annotated[str, typer.Argument(help="The user the token ac
 
 @token_app.command("list")
 def token_list(name: Annotated[str | None, typer.Argument(help="Only this user's.")] = None,
-               db: DbOption = None) -> None:
-    """List tokens (never the tokens themselves)."""
-    accounts = _accounts(db)
-    try:
-        tokens = accounts.tokens(name)
-    except AccountError as e:
-        _fail(e)
-    finally:
-        accounts.db.dispose()
-    table = Table(title=f"{len(tokens)} tokens")
-    for column in ("id", "user", "scopes", "label", "created", "last used", "status"):
+               db: DbOption = None,
+               as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+               ) -> None:
+    """List tokens (never the tokens themselves), each with what it can do now:
+    active, expired, revoked, or user disabled."""
+    tokens = _on_accounts(db, lambda a: a.tokens(name))
+    rows = [{"id": t.id, "user": t.user_name, "scopes": " ".join(t.scopes), "label": t.label,
+             "created": _when(t.created_at), "last_used": _when(t.last_used_at),
+             "expires": _when(t.expires_at), "revoked": _when(t.revoked_at),
+             "status": token_status(t)} for t in tokens]
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{len(rows)} tokens")
+    for column in ("id", "user", "scopes", "label", "created", "last used", "expires",
+                   "status"):
         table.add_column(column)
-    for t in tokens:
-        table.add_row(str(t.id), t.user_name, " ".join(t.scopes), t.label, _when(t.created_at),
-                      _when(t.last_used_at),
-                      f"revoked {_when(t.revoked_at)}" if t.revoked_at else "active")
+    for row in rows:
+        status = row["status"]
+        if status == "revoked":
+            status = f"revoked {row['revoked']}"
+        elif status == "expired":
+            status = f"expired {row['expires']}"
+        table.add_row(str(row["id"]), row["user"], row["scopes"], row["label"], row["created"],
+                      row["last_used"], row["expires"] or "never", status)
     console.print(table)
 
 
@@ -208,13 +241,7 @@ def token_list(name: Annotated[str | None, typer.Argument(help="Only this user's
 def token_revoke(token_id: Annotated[int, typer.Argument(metavar="ID")],
                  db: DbOption = None) -> None:
     """Revoke a token at once (its id is shown by 'opis token list')."""
-    accounts = _accounts(db)
-    try:
-        token = accounts.revoke_token(token_id)
-    except AccountError as e:
-        _fail(e)
-    finally:
-        accounts.db.dispose()
+    token = _on_accounts(db, lambda a: a.revoke_token(token_id))
     console.print(f"revoked token {token.id} of {token.user_name}", highlight=False)
 
 
@@ -278,8 +305,10 @@ def restore_cmd(path: Annotated[Path, typer.Argument(help="Backup file to restor
     archive = Archive(url)
     try:
         n = archive.reindex()
+        ended = Accounts(archive.db).end_all_sessions(actor="restore")
     finally:
         archive.close()
     console.print(f"restored {path} ({result.format}, {_files(result.files)}); indexed "
-                  f"{n} records", highlight=False)
+                  f"{n} records; ended {ended} sessions the backup held (everyone logs in "
+                  "again)", highlight=False)
     _warn_missing(result.missing)

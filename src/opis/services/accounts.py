@@ -1,27 +1,40 @@
 """Accounts: who may change the archive, and how they prove it.
 
-Passwords are hashed with Argon2id; API tokens are random 256-bit strings of which
-only a SHA-256 is stored (a fast hash is right for high-entropy secrets, a slow one
-is needed only for guessable passwords). Failed logins are counted per address and
-per user name in the database, so every worker process shares the limit.
+Passwords are hashed with Argon2id; API tokens and session ids are random 256-bit
+strings of which only a SHA-256 is stored (a fast hash is right for high-entropy
+secrets, a slow one is needed only for guessable passwords), so a copy of the database
+signs nobody in. Sessions live on the server: logging out, disabling the user or
+changing the password ends them there, whatever cookie a browser kept.
+
+Logins are limited the way OWASP's "Slow Down Online Guessing Attacks with Device
+Cookies" proposes, without a lock-out anyone could trigger: each client (a browser
+that signed in as the user before, by its device cookie; else an address) has its own
+small allowance per account; browsers the account has never used share a larger one
+(over a day) after which each try waits twice as long as the one before, up to five
+minutes; an address has a ceiling across all names. Every attempt is written, under a
+lock, before its password is checked, so parallel attempts cannot slip past the count.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from opis.store import accounts as store
 from opis.store import audit
-from opis.store.accounts import Token, User
+from opis.store.accounts import FailureCounts, SessionInfo, Token, User
 from opis.store.db import Database
 
 ROLES = ("reader", "editor", "admin")
@@ -32,8 +45,17 @@ TOKEN_PREFIX = "opis_"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
-LOGIN_WINDOW = timedelta(minutes=5)
-LOGIN_MAX_FAILURES = 5
+# Login limits (docs/security.md explains the policy).
+LOGIN_WINDOW = timedelta(minutes=15)  # how long a failure counts for a client, an address
+LOGIN_LIMIT = 5  # per account for one client: its device cookie, else its address
+ADDRESS_LIMIT = 30  # per address without a device cookie, whatever the user names
+ACCOUNT_WINDOW = timedelta(hours=24)  # how long a failure counts for the account
+ACCOUNT_FREE = 10  # per account for all clients without its device cookie, then delays
+ACCOUNT_MAX_DELAY = 300  # seconds: the longest that growing delay gets
+# Sessions end when idle this long, and in any case this long after login.
+SESSION_IDLE = timedelta(hours=4)
+SESSION_LIFETIME = timedelta(hours=24)
+SESSION_TOUCH = timedelta(minutes=1)  # last-seen is written at most this often
 
 
 class AccountError(ValueError):
@@ -45,6 +67,8 @@ class LoginFailed(Exception):
 
 
 class RateLimited(Exception):
+    """Too many recent failures: the password was not checked."""
+
     def __init__(self, retry_after: int):
         super().__init__(f"too many failed logins; try again in {retry_after} seconds")
         self.retry_after = retry_after
@@ -60,7 +84,7 @@ class Principal:
     via: str  # "session" or "token"
     scopes: tuple[str, ...] = ()
     token_id: int | None = None
-    fingerprint: str = ""
+    session_hash: str | None = None  # which server-side session, for "end the others"
 
     @property
     def level(self) -> int:
@@ -89,13 +113,46 @@ def password_hasher() -> PasswordHasher:
 
 
 def hash_token(token: str) -> str:
+    """SHA-256 of an API token or a session id: what the database keeps instead."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def password_fingerprint(password_hash: str) -> str:
-    """A short digest of the stored hash: sessions carry it, so changing a password
-    ends every session opened with the old one."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+def login_key(name: str) -> str:
+    """The name failures are counted under: the name itself when it could be a user's,
+    else a digest (a name with NUL or other characters no account has is still counted,
+    and never reaches a database that would refuse it)."""
+    if NAME_RE.fullmatch(name):
+        return name
+    return "~" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def token_status(token: Token, at: datetime | None = None) -> str:
+    """What a token can do now: "user disabled", "revoked", "expired" or "active"."""
+    if token.user_disabled:
+        return "user disabled"
+    if token.revoked_at is not None:
+        return "revoked"
+    expires = as_utc(token.expires_at)
+    if expires is not None and expires <= (at or store.now()):
+        return "expired"
+    return "active"
+
+
+def login_wait(counts: FailureCounts, at: datetime, *, trusted: bool) -> int:
+    """Seconds this attempt must wait (0: check the password). ``trusted``: it carries
+    a device cookie from an earlier login as this user, so only its own count applies."""
+    until: list[datetime] = []
+    if counts.client >= LOGIN_LIMIT and counts.client_oldest is not None:
+        until.append(as_utc(counts.client_oldest) + LOGIN_WINDOW)  # type: ignore[operator]
+    if not trusted:
+        if counts.address >= ADDRESS_LIMIT and counts.address_oldest is not None:
+            until.append(as_utc(counts.address_oldest) + LOGIN_WINDOW)  # type: ignore[operator]
+        if counts.account >= ACCOUNT_FREE and counts.account_latest is not None:
+            delay = min(2 ** (counts.account - ACCOUNT_FREE), ACCOUNT_MAX_DELAY)
+            until.append(as_utc(counts.account_latest)  # type: ignore[operator]
+                         + timedelta(seconds=delay))
+    wait = max(((u - at).total_seconds() for u in until), default=0.0)
+    return math.ceil(wait) if wait > 0 else 0
 
 
 class Accounts:
@@ -108,6 +165,11 @@ class Accounts:
         self.hasher = hasher or password_hasher()
         self._dummy_hash: str | None = None
         self._secret: str | None = None
+        # OPIS_SESSION_IDLE_MINUTES / OPIS_SESSION_HOURS tune how long sessions last.
+        self.session_idle = timedelta(minutes=float(os.environ.get(
+            "OPIS_SESSION_IDLE_MINUTES", SESSION_IDLE.total_seconds() / 60)))
+        self.session_lifetime = timedelta(hours=float(os.environ.get(
+            "OPIS_SESSION_HOURS", SESSION_LIFETIME.total_seconds() / 3600)))
 
     # -- users ----------------------------------------------------------------------------
 
@@ -116,9 +178,11 @@ class Accounts:
             raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
         if len(password) > MAX_PASSWORD:
             raise AccountError(f"a password may have at most {MAX_PASSWORD} characters")
+        if not _encodable(password):
+            raise AccountError("a password must be valid text (it has a lone surrogate)")
 
     def add_user(self, name: str, role: str, password: str, *, actor: str = "cli") -> User:
-        if not NAME_RE.match(name):
+        if not NAME_RE.fullmatch(name):
             raise AccountError("a user name is 1-100 letters, digits and _ . @ - "
                                "(starting with a letter or digit)")
         if role not in ROLES:
@@ -144,21 +208,34 @@ class Accounts:
         with self.db.primary_sessions() as session:
             return store.user_by_name(session, name)
 
-    def _change(self, name: str, actor: str, action: str, **values: object) -> User:
+    def _change(self, name: str, actor: str, action: str,
+                then: Callable[[Session, User], dict[str, object]] | None = None,
+                **values: object) -> User:
+        """Update a user and write the audit entry, in one transaction; ``then`` does more
+        in it (ending sessions, revoking tokens) and returns what to add to the entry."""
         with self.db.transaction() as session:
             user = store.user_by_name(session, name)
             if user is None:
                 raise AccountError(f"no user named {name}")
             store.update_user(session, user.id, **values)  # type: ignore[arg-type]
             detail = {"user": name} | {k: v for k, v in values.items() if k != "password_hash"}
+            if then is not None:
+                detail |= then(session, user)
             audit.add_entry(session, actor=actor, action=action, detail=detail)
             return store.user_by_id(session, user.id)  # type: ignore[return-value]
 
     def disable_user(self, name: str, *, actor: str = "cli") -> User:
-        """Disabling ends the user's sessions and tokens at once; nothing is deleted."""
-        return self._change(name, actor, "user.disable", disabled=True)
+        """Disabling ends the user's sessions and revokes their tokens for good (enabling
+        the user again brings none back); nothing else is deleted."""
+
+        def end_all(session: Session, user: User) -> dict[str, object]:
+            return {"sessions_ended": store.delete_sessions(session, user_id=user.id),
+                    "tokens_revoked": store.revoke_user_tokens(session, user.id)}
+
+        return self._change(name, actor, "user.disable", end_all, disabled=True)
 
     def enable_user(self, name: str, *, actor: str = "cli") -> User:
+        """The user may log in again; their old sessions and tokens stay dead."""
         return self._change(name, actor, "user.enable", disabled=False)
 
     def set_role(self, name: str, role: str, *, actor: str = "cli") -> User:
@@ -166,63 +243,156 @@ class Accounts:
             raise AccountError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
         return self._change(name, actor, "user.role", role=role)
 
-    def set_password(self, name: str, password: str, *, actor: str = "cli") -> User:
+    def set_password(self, name: str, password: str, *, actor: str = "cli",
+                     keep_session: str | None = None) -> User:
+        """A new password ends every session of the user but ``keep_session`` (the one
+        that changed it, when it was changed in a browser)."""
         self._check_password(password)
-        return self._change(name, actor, "user.password",
+
+        def end_others(session: Session, user: User) -> dict[str, object]:
+            return {"sessions_ended": store.delete_sessions(session, user_id=user.id,
+                                                            keep=keep_session)}
+
+        return self._change(name, actor, "user.password", end_others,
                             password_hash=self.hasher.hash(password))
 
     # -- logging in -----------------------------------------------------------------------
 
-    def authenticate(self, name: str, password: str, ip: str) -> User:
-        """The user, or LoginFailed; RateLimited once an address or a name has failed
-        LOGIN_MAX_FAILURES times in LOGIN_WINDOW, before any password is checked."""
-        now = store.now()
-        with self.db.primary_sessions() as session:
-            by_ip, by_name = store.login_failures(session, now - LOGIN_WINDOW, ip=ip,
-                                                  username=name)
-            if max(by_ip, by_name) >= LOGIN_MAX_FAILURES:
-                raise RateLimited(int(LOGIN_WINDOW.total_seconds()))
-            user = store.user_by_name(session, name) if len(password) <= MAX_PASSWORD else None
+    def authenticate(self, name: str, password: str, ip: str,
+                     device: str | None = None) -> User:
+        """The user, or LoginFailed; RateLimited (before any password is checked) when
+        this attempt must wait. ``device``: the nonce of a valid device cookie this
+        browser got at an earlier login as ``name``, which makes it a known client."""
+        key = login_key(name)
+        attempt = self._reserve_attempt(key, ip, device)
+        user = None
+        if key == name and len(password) <= MAX_PASSWORD:
+            with self.db.primary_sessions() as session:
+                user = store.user_by_name(session, name)
         ok = self._verify(user.password_hash if user else None, password)
         if not ok or user is None or user.disabled:
-            with self.db.transaction() as session:
-                store.add_login_failure(session, ip, name)
-            raise LoginFailed()
+            raise LoginFailed()  # the attempt stays written: it is the failure
         with self.db.transaction() as session:
-            store.clear_login_failures(session, username=name, before=now - LOGIN_WINDOW)
+            store.lock_logins(session, "login:" + key)
+            store.forget_login_attempt(session, attempt, ip=ip, username=key, device=device)
             if self.hasher.check_needs_rehash(user.password_hash):
                 store.update_user(session, user.id, password_hash=self.hasher.hash(password))
             return store.user_by_id(session, user.id)  # type: ignore[return-value]
 
+    def _reserve_attempt(self, key: str, ip: str, device: str | None) -> int:
+        """Write the attempt as a failure and weigh it against the recent ones, in one
+        transaction that attempts on the same name or address take in turn: however many
+        arrive at once, each sees all the others. RateLimited rolls it back."""
+        with self.db.transaction() as session:
+            store.lock_logins(session, "login:" + key, "login-ip:" + ip)
+            attempt = store.add_login_attempt(session, ip=ip, username=key, device=device)
+            at = store.now()
+            counts = store.failure_counts(session, at - LOGIN_WINDOW, at - ACCOUNT_WINDOW,
+                                          ip=ip, username=key, device=device, exclude=attempt)
+            wait = login_wait(counts, at, trusted=device is not None)
+            if wait:
+                raise RateLimited(wait)
+            store.forget_stale_failures(session, at - ACCOUNT_WINDOW)
+        return attempt
+
     def _verify(self, digest: str | None, password: str) -> bool:
-        """Verify, spending the same time when the user does not exist (no name probing)."""
+        """Verify, spending the same time when the user does not exist (no name probing).
+        Any string is accepted: one that is not valid UTF-8 simply does not match."""
         if digest is None:
             if self._dummy_hash is None:
                 self._dummy_hash = self.hasher.hash(secrets.token_hex(16))
             digest = self._dummy_hash
             password = password[:MAX_PASSWORD] + "\0"
+        secret = password[:MAX_PASSWORD].encode("utf-8", "surrogatepass")
         try:
-            return self.hasher.verify(digest, password[:MAX_PASSWORD])
+            return self.hasher.verify(digest, secret)
         except (VerificationError, InvalidHashError):
             return False
 
-    def session_principal(self, user_id: int, fingerprint: str) -> Principal | None:
-        """The signed-in user behind a session cookie, if the account is still active and
-        its password unchanged since the session began."""
+    # -- sessions -------------------------------------------------------------------------
+
+    def start_session(self, user: User, *, ip: str, user_agent: str = "") -> str:
+        """A new server-side session for ``user``; returns its id, which only the cookie
+        holds (the database keeps its hash). Dead sessions are swept on the way."""
+        key = secrets.token_urlsafe(32)
+        at = store.now()
+        with self.db.transaction() as session:
+            store.delete_dead_sessions(session, at=at, idle_since=at - self.session_idle)
+            store.add_session(session, hash_token(key), user.id, at + self.session_lifetime,
+                              ip=ip, user_agent=user_agent)
+        return key
+
+    def session_principal(self, key: str) -> Principal | None:
+        """The signed-in user behind a session id, if the session is alive (not ended,
+        not idle for SESSION_IDLE, not older than SESSION_LIFETIME) and the user enabled."""
+        if not key or len(key) > 100:
+            return None
+        digest = hash_token(key)
         with self.db.primary_sessions() as session:
-            user = store.user_by_id(session, user_id)
-        if user is None or user.disabled:
+            found = store.session_by_hash(session, digest)
+        if found is None:
             return None
-        if not secrets.compare_digest(password_fingerprint(user.password_hash), fingerprint):
+        info, user = found
+        at = store.now()
+        seen = as_utc(info.last_seen_at) or at
+        if (user.disabled or at >= as_utc(info.expires_at)  # type: ignore[operator]
+                or at - seen > self.session_idle):
+            with self.db.transaction() as session:
+                store.delete_sessions(session, id_hash=digest)
             return None
-        return Principal(user.id, user.name, user.role, "session",
-                         fingerprint=password_fingerprint(user.password_hash))
+        if at - seen > SESSION_TOUCH:  # a write now and then only
+            self._touch(store.touch_session, digest, at)
+        return Principal(user.id, user.name, user.role, "session", session_hash=digest)
+
+    def end_session(self, key: str) -> bool:
+        """Log out: the session is deleted on the server; the cookie is worth nothing."""
+        with self.db.transaction() as session:
+            return store.delete_sessions(session, id_hash=hash_token(key)) > 0
+
+    def sessions(self, name: str) -> list[SessionInfo]:
+        """The user's live sessions, oldest first."""
+        at = store.now()
+        with self.db.primary_sessions() as session:
+            user = store.user_by_name(session, name)
+            if user is None:
+                raise AccountError(f"no user named {name}")
+            found = store.list_sessions(session, user.id)
+        return [s for s in found if as_utc(s.expires_at) > at  # type: ignore[operator]
+                and at - as_utc(s.last_seen_at) <= self.session_idle]  # type: ignore[operator]
+
+    def end_sessions(self, name: str, *, prefix: str = "", actor: str = "cli") -> int:
+        """End the user's sessions (only those whose id hash starts with ``prefix``, as
+        ``opis user sessions`` shows it, when given); how many ended."""
+        with self.db.transaction() as session:
+            user = store.user_by_name(session, name)
+            if user is None:
+                raise AccountError(f"no user named {name}")
+            chosen = [s.id_hash for s in store.list_sessions(session, user.id)
+                      if s.id_hash.startswith(prefix)]
+            if prefix and len(chosen) != 1:
+                raise AccountError(f"{len(chosen)} sessions of {name} start with {prefix!r}; "
+                                   "give one id as 'opis user sessions' shows it")
+            ended = sum(store.delete_sessions(session, id_hash=h) for h in chosen)
+            audit.add_entry(session, actor=actor, action="user.logout",
+                            detail={"user": name, "sessions_ended": ended})
+        return ended
+
+    def end_all_sessions(self, *, actor: str = "cli") -> int:
+        """Everyone logs in again: after a restore, which would otherwise bring back the
+        sessions the backup held, logged out or not."""
+        with self.db.transaction() as session:
+            ended = store.delete_sessions(session)
+            audit.add_entry(session, actor=actor, action="sessions.end_all",
+                            detail={"sessions_ended": ended})
+        return ended
 
     # -- API tokens -----------------------------------------------------------------------
 
     def create_token(self, name: str, scopes: list[str], label: str = "", *,
+                     expires_in: timedelta | None = None,
                      actor: str = "cli") -> tuple[int, str]:
-        """Return (id, token). The token is shown once; only its hash is kept."""
+        """Return (id, token). The token is shown once; only its hash is kept. With
+        ``expires_in`` it stops working that long from now."""
         scopes = sorted(set(scopes), key=SCOPES.index) if scopes else []
         if not scopes:
             raise AccountError("a token needs at least one scope: " + ", ".join(SCOPES))
@@ -236,10 +406,13 @@ class Accounts:
                 raise AccountError(f"no user named {name}")
             if user.disabled:
                 raise AccountError(f"user {name} is disabled")
-            token_id = store.add_token(session, user.id, hash_token(token), scopes, label[:200])
+            expires = store.now() + expires_in if expires_in is not None else None
+            token_id = store.add_token(session, user.id, hash_token(token), scopes, label[:200],
+                                       expires)
             audit.add_entry(session, actor=actor, action="token.create",
                             detail={"user": name, "token": token_id, "scopes": scopes,
-                                    "label": label[:200]})
+                                    "label": label[:200],
+                                    "expires": expires.isoformat() if expires else None})
         return token_id, token
 
     def revoke_token(self, token_id: int, *, actor: str = "cli") -> Token:
@@ -269,15 +442,24 @@ class Accounts:
         if found is None:
             return None
         tok, user = found
-        if tok.revoked_at is not None or user.disabled:
+        if token_status(tok) != "active":
             return None
         now = store.now()
         last = as_utc(tok.last_used_at)
         if last is None or now - last > timedelta(minutes=10):  # a write now and then only
-            with self.db.transaction() as session:
-                store.touch_token(session, tok.id, now)
+            self._touch(store.touch_token, tok.id, now)
         return Principal(user.id, user.name, user.role, "token", scopes=tok.scopes,
                          token_id=tok.id)
+
+    def _touch(self, write: Callable[[Session, Any, datetime], None], key: Any,
+               at: datetime) -> None:
+        """Note when a session or token was last used. A database that cannot write just
+        now (a full disk) must not sign anyone out: the note waits for the next request."""
+        try:
+            with self.db.transaction() as session:
+                write(session, key, at)
+        except OperationalError:
+            pass
 
     # -- the session signing key ----------------------------------------------------------
 
@@ -302,6 +484,14 @@ class Accounts:
                 value = store.get_setting(session, "session_secret")
         self._secret = value
         return value  # type: ignore[return-value]
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -4,13 +4,17 @@ Every change is a whole new revision with who, when and why; the record's search
 entry, its revision and its audit entry are written in one database transaction.
 Tantivy commits separately, so each write notes its record in ``index_pending`` inside
 that transaction and clears the note once the index has committed: a crash between
-the two leaves a note, and ``heal_index`` brings the index back in step.
+the two (or an index that cannot commit, say on a full disk) leaves a note, and
+``heal_index`` brings the index back in step. A write the database refuses (a full
+disk, a lost connection) is ``NotSaved``, never a server error; and an edit sent again
+after its answer was lost is recognised by its base version and not saved twice.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import logging
 import time
 import typing
 from bisect import bisect_right
@@ -20,6 +24,8 @@ from datetime import datetime
 from types import NoneType, UnionType
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from opis.model import CONTRIBUTOR_ROLES, Record
@@ -72,6 +78,7 @@ LABELS = {
     "annotations": "Annotations", "extra": "Other fields", "status": "Status",
     "mentions": "Entity links",
 }
+log = logging.getLogger("opis.curation")
 REASON_MIN, REASON_MAX = 3, 500
 INDEX_WAIT_SECONDS = 15.0
 MAX_SCALAR = 20_000
@@ -95,6 +102,11 @@ class Conflict(CurationError):
 
 class IndexBusy(CurationError):
     """Another process holds the search index's writer for longer than we wait."""
+
+
+class NotSaved(CurationError):
+    """The database refused the write (disk full, connection lost, locked too long):
+    the transaction was rolled back, so sending the same change again is safe."""
 
 
 class ValidationFailed(CurationError, ValueError):
@@ -348,6 +360,23 @@ def apply_changes(current: Record, changes: object) -> tuple[Record, tuple[str, 
     return record, changed
 
 
+def _already_applied(current: Record, changes: object) -> bool:
+    """Whether ``changes`` would leave ``current`` as it is: an edit whose base version is
+    no longer current but whose content is, i.e. the same edit sent again."""
+    try:
+        _record, changed = apply_changes(current, changes)
+    except ValidationFailed:
+        return False
+    return not changed
+
+
+def _why(exc: BaseException) -> str:
+    """The database's own words, first line only (no SQL, no parameters)."""
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip().splitlines()
+    return text[0][:200] if text else original.__class__.__name__
+
+
 # -- diffs -----------------------------------------------------------------------------------
 
 def _as_text(value: object) -> str:
@@ -395,6 +424,7 @@ class Curator:
         # One writer at a time per process: Tantivy has one writer and commits
         # everything staged, so interleaved writes could commit each other's entries.
         self._lock = archive.write_lock  # the archive's writes and ours never interleave
+        self._index_behind = False  # an index commit failed: heal before the next write
         self._collect_index_garbage()
         self.heal_index()
 
@@ -455,6 +485,8 @@ class Curator:
 
         def change(session: Session, state: RecordState) -> tuple[EditResult, str | None, Record]:
             if version is not None and version != state.version:
+                if _already_applied(state.record, changes):  # a retry of a saved edit
+                    return EditResult(record_id, "unchanged", state.version), None, state.record
                 raise Conflict(f"record {record_id} was changed since version {version} "
                                f"(now version {state.version}); reload and edit again",
                                state.version)
@@ -524,6 +556,8 @@ class Curator:
         engine = self.archive.engine
         with self._lock:
             self._acquire_index()
+            if self._index_behind:
+                self._heal_quietly()
             try:
                 with self.db.transaction() as session:
                     if not audit.lock_record(session, record_id):
@@ -537,14 +571,45 @@ class Curator:
                             engine.stage([self._indexable(session, record)], session)
                         else:
                             engine.remove([record_id], session)
+            except (OperationalError, InterfaceError, PoolTimeout) as e:
+                engine.rollback()
+                raise NotSaved("Nothing was saved: the database could not write it ("
+                               + _why(e) + "). Try again in a minute; sending the same "
+                               "change again never saves it twice") from e
             except BaseException:
                 engine.rollback()
                 raise
             if index:
-                engine.commit()
-                with self.db.transaction() as session:
-                    audit.clear_pending(session, [record_id])
+                self._commit_index(record_id)
         return result
+
+    def _commit_index(self, record_id: str) -> None:
+        """The database has the change: a search index that cannot commit now (a full
+        disk) must not turn it into an error. The record's pending note stays, and the
+        next write (or the next start) re-indexes it."""
+        engine = self.archive.engine
+        try:
+            engine.commit()
+        except Exception as e:  # noqa: BLE001 - any index failure: the edit stands
+            log.warning("saved %s, but the search index could not commit (%s); it will be "
+                        "brought up to date at the next write", record_id, e)
+            engine.rollback()
+            self._index_behind = True
+            return
+        try:
+            with self.db.transaction() as session:
+                audit.clear_pending(session, [record_id])
+        except (OperationalError, InterfaceError, PoolTimeout) as e:
+            log.warning("could not clear %s's index note (%s); it is re-indexed later",
+                        record_id, _why(e))
+
+    def _heal_quietly(self) -> None:
+        try:
+            self.heal_index()
+            self._index_behind = False
+        except Exception as e:  # noqa: BLE001 - still failing: try at the next write
+            log.warning("the search index is still behind the database (%s)", e)
+            self.archive.engine.rollback()
 
     def _collect_index_garbage(self) -> None:
         """A process killed inside a Tantivy commit leaves files no commit refers to; the

@@ -39,10 +39,28 @@ class TokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SessionRow(Base):
+    """A signed-in browser. Only the SHA-256 of the session id its cookie carries is
+    kept, so a copy of the database lets nobody sign in as anyone."""
+
+    __tablename__ = "sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
 
 
 class LoginFailureRow(Base):
-    """Failed logins, kept in the database so every worker process shares the limit."""
+    """A failed login, or one still being checked (written before the password is
+    verified, deleted if it was right): kept in the database so every worker process
+    shares the limits, and counted under a lock so parallel attempts cannot slip past."""
 
     __tablename__ = "login_failures"
 
@@ -50,6 +68,7 @@ class LoginFailureRow(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     ip: Mapped[str] = mapped_column(String(64), index=True)
     username: Mapped[str] = mapped_column(String(100), index=True)
+    device: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditRow(Base):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +27,6 @@ from opis.services.accounts import (
     Principal,
     RateLimited,
     as_utc,
-    password_fingerprint,
 )
 from opis.services.archive import Archive
 from opis.services.curation import (
@@ -43,6 +41,7 @@ from opis.services.curation import (
     EditResult,
     IndexBusy,
     NotFound,
+    NotSaved,
     RecordState,
     ValidationFailed,
     apply_changes,
@@ -64,6 +63,7 @@ MAIN_FIELDS = ("title", "date", "original_language", "classification", "document
                "citation", "source_url", "repository_title", "rights", "authentication",
                "distribution_instruction")
 LONG_FIELDS = ("summary",)
+RETRY = {"Retry-After": "30"}
 JSON_FIELDS = ("archival_reference", "contents", "contributors", "authors", "stamps",
                "handwritten_notes", "extra", "annotations")
 
@@ -89,6 +89,13 @@ async def read_form(request: Request) -> dict[str, str]:
 def _when(value: Any) -> str:
     value = as_utc(value)
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def _wait(seconds: int) -> str:
+    """A Retry-After for people: "40 seconds", "3 minutes"."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 # -- turning the edit form into changes --------------------------------------------------------
@@ -160,8 +167,8 @@ def _api_error(exc: CurationError) -> JSONResponse:
     if isinstance(exc, ValidationFailed):
         return JSONResponse({"error": "invalid changes", "status": 422, "fields": exc.errors},
                             422)
-    if isinstance(exc, IndexBusy):
-        return JSONResponse({"error": str(exc), "status": 503}, 503, {"Retry-After": "30"})
+    if isinstance(exc, IndexBusy | NotSaved):
+        return JSONResponse({"error": str(exc), "status": 503}, 503, RETRY)
     return JSONResponse({"error": str(exc), "status": 400}, 400)
 
 
@@ -209,37 +216,49 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
         name = form.get("username", "").strip()[:100]
         password = form.get("password", "")
         next_url = safe_next(form.get("next"))
+        ip = client_ip(request)
         try:
-            user = await run_in_threadpool(accounts.authenticate, name, password,
-                                           client_ip(request))
+            user = await run_in_threadpool(accounts.authenticate, name, password, ip,
+                                           sessions.device(request, name))
         except RateLimited as e:
             return page(request, "login.html", 429, {"Retry-After": str(e.retry_after)},
                         next_url=next_url, username=name, who=None,
-                        error="Too many failed attempts. Wait five minutes and try again.")
+                        error=f"Too many failed attempts. Try again in {_wait(e.retry_after)}.")
         except LoginFailed:
             return page(request, "login.html", 401, next_url=next_url, username=name,
                         who=None, error="Wrong user name or password.")
-        # A new session (and CSRF token) at login: a planted cookie is worth nothing.
-        sessions.save(request, {"u": user.id, "p": password_fingerprint(user.password_hash),
-                                "c": secrets.token_urlsafe(24)})
-        return RedirectResponse(next_url, 303)
+        # A new server-side session (and CSRF token) at login: a planted cookie is worth
+        # nothing, and the session this browser had before ends.
+        old = sessions.key(request)
+        key = await run_in_threadpool(accounts.start_session, user, ip=ip,
+                                      user_agent=request.headers.get("user-agent", ""))
+        if old:
+            await run_in_threadpool(accounts.end_session, old)
+        sessions.start(request, key)
+        response = RedirectResponse(next_url, 303)
+        sessions.set_device(request, response, user.name)
+        return response
 
     @router.post("/logout")
-    async def logout(request: Request, form: dict[str, str] = Depends(read_form)) -> Response:
-        if sessions.load(request).get("u") is not None:
-            await check_csrf(request)
-        sessions.save(request, {})
+    async def logout(request: Request) -> Response:
+        """Ends the session on the server (AuthMiddleware has checked the CSRF token of a
+        signed-in request), then in the browser."""
+        key = sessions.key(request)
+        if key:
+            await run_in_threadpool(accounts.end_session, key)
+        sessions.clear(request)
         return RedirectResponse("/", 303)
 
     # -- editing ---------------------------------------------------------------------------
 
     def edit_page(request: Request, record_id: str, who: Principal, *, values: dict[str, str],
                   errors: dict[str, str], preview: Any = None, diffs: Any = None,
-                  code: int = 200, version: int | None = None, reason: str = "") -> HTMLResponse:
+                  code: int = 200, version: int | None = None, reason: str = "",
+                  headers: dict[str, str] | None = None) -> HTMLResponse:
         state = curator.state(record_id)
         if state is None:
             raise StarletteHTTPException(404, f"No document with id {record_id}")
-        return page(request, "edit.html", code, record=state.record, status=state.status,
+        return page(request, "edit.html", code, headers, record=state.record, status=state.status,
                     version=version or state.version, current_version=state.version,
                     values=values, errors=errors, preview=preview, diffs=diffs, labels=LABELS,
                     main_fields=MAIN_FIELDS, long_fields=LONG_FIELDS, list_fields=LIST_FIELDS,
@@ -273,6 +292,10 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
         except ValidationFailed as e:
             errors = {**e.errors, **errors}
         if form.get("action") == "save" and not errors:
+            if not changes and version != state.version:
+                # The record already is what this form asks for, from a newer version: the
+                # same form sent again after its save's answer was lost. Saved, once.
+                return RedirectResponse(render.document_url(record_id) + "/history", 303)
             if not changes:
                 errors["form"] = "Nothing was changed."
             else:
@@ -289,7 +312,11 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
                 except IndexBusy as e:
                     errors["form"] = f"Nothing was saved: {e}."
                     return edit_page(request, record_id, who, values=values, errors=errors,
-                                     code=503, version=version, reason=reason)
+                                     code=503, version=version, reason=reason, headers=RETRY)
+                except NotSaved as e:  # what the editor typed stays in the form
+                    errors["form"] = f"{e}."
+                    return edit_page(request, record_id, who, values=values, errors=errors,
+                                     code=503, version=version, reason=reason, headers=RETRY)
         preview_html = diffs = None
         if not errors:
             shown = proposed or state.record
@@ -313,12 +340,13 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
     # -- history, diffs, restoring -----------------------------------------------------------
 
     def history_page(request: Request, record_id: str, who: Principal, *, code: int = 200,
-                     error: str | None = None) -> HTMLResponse:
+                     error: str | None = None, headers: dict[str, str] | None = None
+                     ) -> HTMLResponse:
         state = visible_state(record_id, who)
         entries = curator.history(record_id)
-        return page(request, "history.html", code, record=state.record, status=state.status,
-                    version=state.version, entries=entries, labels=LABELS, error=error,
-                    can_edit=who.can("edit"), who=who)
+        return page(request, "history.html", code, headers, record=state.record,
+                    status=state.status, version=state.version, entries=entries,
+                    labels=LABELS, error=error, can_edit=who.can("edit"), who=who)
 
     @router.get("/document/{record_id:path}/history", response_class=HTMLResponse)
     def history(request: Request, record_id: str, who: Principal = reader_page) -> HTMLResponse:
@@ -356,8 +384,9 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
                                 error=" ".join(e.errors.values()))
         except Conflict as e:
             return history_page(request, record_id, who, code=409, error=str(e))
-        except IndexBusy as e:
-            raise StarletteHTTPException(503, str(e)) from None
+        except (IndexBusy, NotSaved) as e:
+            return history_page(request, record_id, who, code=503, error=str(e),
+                                headers=RETRY)
         return RedirectResponse(render.document_url(record_id) + "/history", 303)
 
     @router.post("/document/{record_id:path}/restore/{number}", response_class=HTMLResponse)
