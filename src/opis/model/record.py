@@ -104,6 +104,10 @@ class ArchivalReference:
     opis: str | None = None
     delo: str | None = None
     folios: str | None = None
+    # For files of government archives (FRUS source notes): the series within the
+    # repository ("Central Files", "Lot Files") and the file ("795.00/6–2656", "Lot 66 D 79").
+    series: str | None = None
+    file: str | None = None
 
 
 @dataclass
@@ -140,6 +144,40 @@ class Contents:
 
 
 @dataclass
+class Edition:
+    """The published documentary edition a record is printed in (a FRUS volume, say).
+
+    A historian cites such a record as a document in a volume, "FRUS, 1955–57, vol. XXIII,
+    pt. 2, doc. 159", with the original's archival location beside it; the exports and the
+    citation styles read these fields (docs/export.md)."""
+
+    series: str  # "Foreign Relations of the United States"
+    volume_id: str | None = None  # "frus1955-57v23p2"
+    years: str | None = None  # "1955–1957", as the volume's title prints them
+    volume: str | None = None  # "XXIII"
+    part: str | None = None  # "2"
+    volume_title: str | None = None  # "Korea"
+    editors: list[str] = field(default_factory=list)
+    publisher: str | None = None  # "Government Printing Office"
+    place: str | None = None  # "Washington"
+    published: str | None = None  # year of publication, "1993"
+    chapter: str | None = None
+    document_number: str | None = None  # "159"
+    pages: str | None = None  # printed pages, "345–347"
+    url: str | None = None  # the edition's own page for the document
+
+
+@dataclass
+class Flag:
+    """Something a reader derived or doubted while storing a record: shown to curators
+    and listed in the ingest report ("title derived from the dateline")."""
+
+    field: str
+    message: str
+    line: int | None = None
+
+
+@dataclass
 class Record:
     id: str
     title: str
@@ -172,6 +210,13 @@ class Record:
     repository_title: str | None = None
     source_format: str | None = None
     source_path: str | None = None
+    edition: Edition | None = None
+    source_note: str | None = None  # verbatim, as the edition prints it
+    drafting: str | None = None  # "Drafted by Bennett; cleared by ..."
+    place: str | None = None  # where the document was written (the dateline's place)
+    recipients: list[str] = field(default_factory=list)
+    document_type: str | None = None  # "Telegram", "Memorandum of Conversation", "Report"
+    flags: list[Flag] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -181,11 +226,14 @@ class Record:
         for name in ("contents", "archival_reference"):
             if out[name] is not None:
                 out[name] = dict(out[name].__dict__)
+        if out["edition"] is not None:
+            out["edition"] = {**out["edition"].__dict__,
+                              "editors": list(out["edition"].editors)}
         for name in ("contributors", "authors", "stamps", "handwritten_notes", "annotations",
-                     "mentions"):
+                     "mentions", "flags"):
             out[name] = [dict(x.__dict__) for x in out[name]]
         for name in ("donors", "distribution", "endorsements", "subjects", "places", "people",
-                     "organizations"):
+                     "organizations", "recipients"):
             out[name] = list(out[name])
         out["extra"] = copy.deepcopy(out["extra"])
         return out
@@ -198,6 +246,9 @@ class Record:
             kw["contents"] = Contents(**kw["contents"])
         if kw.get("archival_reference") is not None:
             kw["archival_reference"] = ArchivalReference(**kw["archival_reference"])
+        if kw.get("edition") is not None:
+            kw["edition"] = Edition(**kw["edition"])
+        kw["flags"] = [Flag(**f) for f in kw.get("flags") or []]
         kw["contributors"] = [Contributor(**c) for c in kw.get("contributors") or []]
         kw["authors"] = [Author(**a) for a in kw.get("authors") or []]
         kw["stamps"] = [Stamp(**s) for s in kw.get("stamps") or []]
