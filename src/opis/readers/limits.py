@@ -148,7 +148,8 @@ class Limits:
             elif hasattr(value, "__dict__"):  # Contents, Author, Stamp...
                 stack.extend((name, v) for v in vars(value).values())
 
-    def rejected(self, record: Record, path: Path | str, line: int | None = None) -> Rejected | None:
+    def rejected(self, record: Record, path: Path | str,
+                 line: int | None = None) -> Rejected | None:
         """The record refused in its place when it is over a limit, else None."""
         try:
             self.check_record(record, path, line)

@@ -190,8 +190,9 @@ class CollectionIn(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": Error}, 404: {"model": Error}}
-WRITE_ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error},
-                404: {"model": Error}, 409: {"model": Error}}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error},
+    404: {"model": Error}, 409: {"model": Error}}
 
 router = APIRouter(prefix=PREFIX, tags=["api v1"])
 
