@@ -30,7 +30,7 @@ from opis.web.charts import network_svg, timeline_svg
 from opis.web.curation import install_curation
 from opis.web.deps import absolute_url, page
 from opis.web.oai import install_oai
-from opis.web.render import document_url, entity_url
+from opis.web.render import diff_rows, document_url, entity_url
 
 HERE = Path(__file__).parent
 ROLE_LABELS = {
@@ -74,6 +74,7 @@ def create_app(archive: Archive) -> FastAPI:
     templates.env.globals["role_labels"] = ROLE_LABELS
     templates.env.globals["entity_url"] = entity_url
     templates.env.globals["document_url"] = document_url
+    templates.env.globals["diff_rows"] = diff_rows
     templates.env.globals["split_document_name"] = documents.split_name
     templates.env.globals["meta_tags"] = zotero.meta_tags
     templates.env.globals["json_ld"] = zotero.json_ld

@@ -11,6 +11,7 @@ paragraph anchors) are placed between characters.
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
 from collections.abc import Iterable
@@ -298,3 +299,51 @@ def contents(record: Record) -> dict:
             paras.append((n, words[:70] + ("…" if len(words) > 70 else "")))
     return {"headings": headings(record), "paragraphs": paras,
             "notes": len(notes(record)), "pages": [p["n"] for p in page_breaks(record)]}
+
+
+_DIFF_WORD = re.compile(r"\w+|\s+|[^\w\s]")
+
+
+def _inline(old: str, new: str) -> tuple[Markup, Markup]:
+    """Both lines with the words that differ wrapped in <del>/<ins class="changed">, so a
+    changed word inside a long line is seen, not hunted for."""
+    a, b = _DIFF_WORD.findall(old), _DIFF_WORD.findall(new)
+    left, right = [], []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        was, now = html.escape("".join(a[i1:i2])), html.escape("".join(b[j1:j2]))
+        if op == "equal":
+            left.append(was)
+            right.append(now)
+            continue
+        if was:
+            left.append(f'<del class="changed">{was}</del>')
+        if now:
+            right.append(f'<ins class="changed">{now}</ins>')
+    return Markup("".join(left)), Markup("".join(right))
+
+
+def diff_rows(lines: list[tuple[str, str]]) -> list[tuple[str, Markup]]:
+    """A field's diff lines as HTML: a removed line followed by an added one (a line
+    changed) shows what changed within it; other lines are escaped whole."""
+    out: list[tuple[str, Markup]] = []
+    i = 0
+    while i < len(lines):
+        removed = []
+        while i < len(lines) and lines[i][0] == "-":
+            removed.append(lines[i][1])
+            i += 1
+        added = []
+        while i < len(lines) and lines[i][0] == "+":
+            added.append(lines[i][1])
+            i += 1
+        if removed or added:
+            pairs = min(len(removed), len(added))
+            marked = [_inline(removed[k], added[k]) for k in range(pairs)]
+            out += [("-", m[0]) for m in marked]
+            out += [("-", Markup.escape(line)) for line in removed[pairs:]]
+            out += [("+", m[1]) for m in marked]
+            out += [("+", Markup.escape(line)) for line in added[pairs:]]
+            continue
+        out.append((lines[i][0], Markup.escape(lines[i][1])))
+        i += 1
+    return out
