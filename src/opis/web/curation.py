@@ -239,8 +239,14 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
                         next_url=next_url, username=name, who=None,
                         error=f"Too many failed attempts. Try again in {_wait(e.retry_after)}.")
         except LoginFailed:
+            error = "Wrong user name or password."
+            if not await run_in_threadpool(accounts.users):
+                # The set-up trap: accounts made on another database than the one served.
+                error += (" This archive has no accounts yet: create one on the server with"
+                          " “opis user add NAME --role editor”, with the same --db as"
+                          " “opis serve” (docs/curation.md).")
             return page(request, "login.html", 401, next_url=next_url, username=name,
-                        who=None, error="Wrong user name or password.")
+                        who=None, error=error)
         # A new server-side session (and CSRF token) at login: a planted cookie is worth
         # nothing, and the session this browser had before ends.
         old = sessions.key(request)
