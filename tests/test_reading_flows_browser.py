@@ -175,3 +175,30 @@ def test_withdraw_is_after_the_list_and_asks_for_confirmation(page, site):
     page.wait_for_url(re.compile(r".*done=reinstated.*"))
     expect(page.locator("#done")).to_have_text(re.compile(r"Published again"))
     assert not page.problems, page.problems
+
+
+def test_dates_and_labels_read_as_words(page, demo_server):
+    page.goto(f"{demo_server}/search")
+    page.locator("#q").fill("Korean Workers")
+    page.locator("#q").press("Enter")
+    expect(page.locator("#result-count")).not_to_contain_text("ms)")
+    page.locator(".hit h3 a", has_text="Communist Party").first.click()
+    page.wait_for_url(re.compile(r".*/document/114165$"))
+    expect(page.locator("main p.meta").first).to_contain_text("28 December 1956")
+    expect(page.locator("dd time").first).to_have_text("28 December 1956")
+    expect(page.get_by_text("(dated ?9 January 1957)")).to_be_attached()
+    shot(page, f"document-114165-{page.width_name}")
+
+    page.goto(f"{demo_server}/collections/frus1955-57v03")
+    first = page.locator("ol.doc-list > li").first
+    expect(first.locator("a")).to_have_text(re.compile(r"^Telegram From"))
+    third = page.locator("ol.doc-list > li").nth(2)
+    expect(third).to_contain_text("13 January 1955 – 31 December 1957")
+    first.locator("a").click()
+    page.wait_for_url(re.compile(r".*/document/frus1955-57v03-d1$"))
+    body = page.locator("main")
+    expect(body).not_to_contain_text("№")
+    expect(body).not_to_contain_text("Transcription into English")
+    expect(body).to_contain_text("1 August 1955")
+    shot(page, f"collection-frus-d1-{page.width_name}")
+    assert not page.problems, page.problems

@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from opis.model import ANNOTATION_KINDS, Record
 from opis.model.entity import Mention
+from opis.model.languages import language_name
 from opis.model.record import Annotation
 
 TAGS = {
@@ -347,3 +348,43 @@ def diff_rows(lines: list[tuple[str, str]]) -> list[tuple[str, Markup]]:
         out.append((lines[i][0], Markup.escape(lines[i][1])))
         i += 1
     return out
+
+
+_ISO = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
+
+
+def html_datetime(value: str | None) -> str:
+    """The value for <time datetime>, which takes only a plain date: "" for an uncertain
+    or partly unreadable EDTF date or a range (the attribute is then left out)."""
+    return value if value and _ISO.fullmatch(value) else ""
+
+
+def contents_label(record: Record) -> str:
+    """What this text is, in words: "Translation into English from Russian", and for a
+    transcription "Transcription of the English original" (never "into": a transcription
+    stays in the language it transcribes)."""
+    c = record.contents
+    if c is None:
+        return ""
+    lang = language_name(c.language) if c.language else ""
+    orig = record.original_language
+    if c.kind == "translation":
+        out = "Translation" + (f" into {lang}" if lang else "")
+        if orig and orig != c.language:
+            out += f" from {language_name(orig)}"
+        return out
+    if c.kind == "transcription":
+        if lang and (not orig or orig == c.language):
+            return f"Transcription of the {lang} original"
+        return "Transcription" + (f" in {lang}" if lang else "")
+    return c.kind.replace("_", " ").capitalize() + (f" in {lang}" if lang else "")
+
+
+_NUMBERED = re.compile(r"(\d+)\.\s+")
+
+
+def list_title(title: str, position: int) -> str:
+    """A title in a numbered list without its own number when that number is the list's
+    ("1. Editorial Note" as item 1 read "1. 1. Editorial Note")."""
+    m = _NUMBERED.match(title)
+    return title[m.end():] if m and int(m.group(1)) == position else title
