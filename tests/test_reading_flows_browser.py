@@ -202,3 +202,70 @@ def test_dates_and_labels_read_as_words(page, demo_server):
     expect(body).to_contain_text("1 August 1955")
     shot(page, f"collection-frus-d1-{page.width_name}")
     assert not page.problems, page.problems
+
+
+@pytest.fixture
+def phone(browser) -> Iterator[Page]:
+    """A 390 px touch screen (no hover)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True,
+                                  is_mobile=True, reduced_motion="reduce")
+    p = context.new_page()
+    p.problems = []  # type: ignore[attr-defined]
+    p.on("pageerror", lambda e: p.problems.append(f"page error: {e}"))  # type: ignore[attr-defined]
+    yield p
+    context.close()
+
+
+def test_phone_reaches_the_text_and_sees_what_a_mark_means(phone, demo_server):
+    phone.goto(f"{demo_server}/document/114165")
+    text_top = phone.locator(".doc-text").first.bounding_box()["y"]
+    assert text_top < 2 * 844, text_top  # was about 3,600 px of metadata and citation
+    # The metadata is one tap away, folded, not gone.
+    about = phone.locator("section.metadata details")
+    expect(about.locator("dd time").first).to_be_hidden()
+    about.locator("summary").tap()
+    expect(about.locator("dd time").first).to_have_text("28 December 1956")
+    # A mark's meaning without hover: tap it.
+    expect(phone.locator(".legend-hint")).to_be_visible()
+    mark = phone.locator('.doc-text .ann-romanization').first
+    mark.scroll_into_view_if_needed()
+    mark.locator(".ann-tag").tap()
+    note = phone.locator(".mark-note")
+    expect(note).to_be_visible()
+    expect(note).to_have_text(re.compile(r"^Variant spelling of [^:\[]+: “[^\[\]]+”$"))
+    shot(phone, "document-114165-phone-mark")
+    assert not phone.problems, phone.problems
+
+
+def test_desktop_keeps_metadata_and_citation_open(browser, demo_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = context.new_page()
+    p.goto(f"{demo_server}/document/114165")
+    expect(p.locator("section.metadata dd time").first).to_be_visible()
+    expect(p.get_by_role("button", name="Copy citation")).to_be_visible()
+    context.close()
+
+
+@pytest.mark.parametrize("width", list(WIDTHS.values()))
+def test_axe_is_clean_on_the_curator_pages(browser, site, width):
+    from test_a11y import violations
+
+    context = browser.new_context(bypass_csp=True, viewport={"width": width, "height": 900},
+                                  reduced_motion="reduce")
+    p = context.new_page()
+    try:
+        log_in(p, site)
+        edit_text(p, site, "objected", "agreed", "for the axe check")  # with a confirmation
+        p.locator("#withdraw summary").click()
+        found = violations(p)
+        assert not found, f"history: {found}"
+        p.goto(f"{site}/document/r1/edit")
+        p.locator("#f-summary").fill("A report on the September plenum.")
+        p.get_by_role("button", name="Preview").click()
+        found = violations(p)
+        assert not found, f"edit preview: {found}"
+        p.goto(f"{site}/search?q=встретился")
+        found = violations(p)
+        assert not found, f"search: {found}"
+    finally:
+        context.close()
