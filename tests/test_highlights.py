@@ -94,3 +94,18 @@ def test_cjk_is_marked_inside_a_longer_run():
     text = "김두봉은 연설했다"
     spans = unit_spans(text, [], parse_query("김두봉"), str.lower)
     assert [text[a:b] for a, b in spans] == ["김두봉"]
+
+
+def test_a_name_typed_without_quotes_is_marked_whole():
+    """End to end over the sample corpus, whose authority file knows Kim Il Sung: the
+    query's words become the name, and the snippet marks the name, never "Kim" alone."""
+    from opis.services.archive import Archive
+    from reading_room_fixtures import sample_db
+
+    archive = Archive(str(sample_db()))
+    try:
+        hits = archive.search(SearchRequest(query="Kim Il Sung")).result.hits
+        found = {h.id: re.findall(r"<mark>(.*?)</mark>", h.snippet) for h in hits}
+        assert found["114165"] and set(found["114165"]) <= {"Kim Il Sung", "Kim Il-sung"}
+    finally:
+        archive.close()
