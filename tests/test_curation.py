@@ -244,7 +244,8 @@ def test_edit_form_preview_errors_and_save(site):
     form["date"] = "1956-12-28"
     r = site.post("/document/r1/edit", data=form)
     assert r.status_code == 200 and "Preview" in r.text
-    assert "<ins>Report on the August Plenum</ins>" in r.text
+    # the new title, with the word that changed within it marked
+    assert '<ins>Report on the <ins class="changed">August </ins>Plenum</ins>' in r.text
     form["action"] = "save"
     r = site.post("/document/r1/edit", data=form, follow_redirects=False)
     assert r.status_code == 422 and 'id="err-reason"' in r.text  # a reason is required
