@@ -22,6 +22,8 @@ from opis.search.base import (
     clamp_window,
     marked_html,
     meta_text,
+    query_words,
+    unit_spans,
 )
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
@@ -257,11 +259,26 @@ class PostgresEngine:
         rows = session.execute(text(
             f"SELECT id, ts_headline('{CONFIG}', text, {tsq}, :opts) FROM records"
             " WHERE id = ANY(:ids)"), {**params, "opts": options}).all()
-        return {rid: _marks_to_html(h or "") for rid, h in rows}
+        marked = {rid: _unmark(h or "") for rid, h in rows}
+        # The English configuration's lexeme of each marked word and each query word, in
+        # one round trip, so that a phrase or a name is marked whole and only where its
+        # words stand in order.
+        words = sorted(query_words(node) | {
+            plain[a:b] for plain, spans in marked.values() for a, b in spans})
+        keys: dict[str, str] = dict(session.execute(text(
+            f"SELECT w, coalesce(array_to_string(tsvector_to_array(to_tsvector('{CONFIG}', w)),"
+            " ' '), '') FROM unnest(CAST(:words AS text[])) AS w"), {"words": words}).all())
+
+        def key(word: str) -> str:
+            return keys.get(word, word.lower())
+
+        return {rid: marked_html(plain, unit_spans(plain, spans, node, key))
+                for rid, (plain, spans) in marked.items()}
 
 
-def _marks_to_html(headline: str) -> str:
-    """ts_headline's output with our control-character marks, escaped and marked up."""
+def _unmark(headline: str) -> tuple[str, list[tuple[int, int]]]:
+    """ts_headline's output with our control-character marks as plain text and the
+    character spans it marked."""
     plain = []
     spans = []
     pos = 0
@@ -275,4 +292,4 @@ def _marks_to_html(headline: str) -> str:
         else:
             plain.append(ch)
             pos += 1
-    return marked_html("".join(plain), spans)
+    return "".join(plain), spans

@@ -7,6 +7,7 @@ documents. The index is derived data: ``rebuild`` recreates it from the records.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -25,11 +26,13 @@ from opis.search.base import (
     Indexable,
     SearchRequest,
     SearchResult,
+    char_spans,
     clamp_window,
     day_number,
     marked_html,
     meta_text,
     repository_of,
+    unit_spans,
 )
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
@@ -105,6 +108,18 @@ def _stored_id(doc: tantivy.Document) -> str:
     if not isinstance(value, str):
         raise ValueError("a search index document has no record id: rebuild the index")
     return value
+
+
+# The "text" field's analyzer (Tantivy's built-in en_stem), to compare a snippet's words
+# with the query's as the index compared them: "Koreans" is a hit for "Korean".
+_EN_STEM = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(40)).filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.stemmer("english")).build())
+
+
+@functools.lru_cache(maxsize=4096)
+def _key(word: str) -> str:
+    return " ".join(_EN_STEM.analyze(word))
 
 
 def _quote(word: str) -> str:
@@ -331,7 +346,8 @@ class TantivyEngine:
                 sn = snippets.snippet_from_doc(doc)
                 frag = sn.fragment()
                 if frag:
-                    snippet = marked_html(frag, [(h.start, h.end) for h in sn.highlighted()])
+                    words = char_spans(frag, [(h.start, h.end) for h in sn.highlighted()])
+                    snippet = marked_html(frag, unit_spans(frag, words, node, _key))
             if not snippet:
                 summary = (doc.get_first("summary") or doc.get_first("text") or "")[:240]
                 snippet = marked_html(summary, [])
