@@ -17,17 +17,21 @@ the styles opis loads, rather than by patching the library:
   standing in for a missing author keeps the "trans." label.
 - The HTML formatter does not escape field values; ``cite(..., fmt="html")`` escapes
   every string of the item first.
+- ``punctuation-in-quote`` is read but never applied, and quotes inside a quoted title
+  stay double; ``punctuate_in_quotes`` finishes the rendered text (docs/export.md,
+  "Quotation marks").
 
 For the Wilson Center convention the CSL item given to the style differs from the
-CSL-JSON export in one way: ``archive`` is the digital archive that published the
-translation and ``archive_location`` the original's reference verbatim ("RGANI, Fond 5,
-..."), which is how the archive's own citation line reads. What still differs from the
-Wilson Center line for the reference record is listed in docs/export.md and checked by
-tests/test_export_citation.py:
+CSL-JSON export (for a document in an edition, see ``cite_item``): ``archive`` is the
+digital archive that published the translation and ``archive_location`` the original's
+reference verbatim ("RGANI, Fond 5, ..."), which is how the archive's own citation line
+reads. What still differs from the Wilson Center line for the reference record is listed
+in docs/export.md and checked by tests/test_export_citation.py:
 
 - Chicago puts the author first ("V. Ivanov, ") where the archive names none;
 - curly quotes (“...”) where the archive prints straight ones;
 - the translator follows the title as "trans. Gary Goldberg" instead of closing the line;
+- the comma stands inside the closing quotation mark (US punctuation);
 - "Obtained by James F. Person" is absent: CSL has no role for who obtained a document;
 - the archive and reference come in Chicago's order, location first ("RGANI, Fond 5,
   ..., Listi 1-17, Wilson Center Digital Archive"), then the URL and a final period.
