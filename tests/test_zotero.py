@@ -13,8 +13,10 @@ from lxml import etree, html
 
 from export_fixtures import corporate_record, frus_telegram_record
 from opis.services.archive import Archive
-from opis.services.export.ris import RIS_LIST_TAGS, RIS_MAPPING
+from opis.services.export import ExportContext
+from opis.services.export.ris import RIS_LIST_TAGS, RIS_MAPPING, to_ris
 from opis.web.app import create_app
+from opis.web.zotero import attachment, meta_tags
 
 DATA = Path(__file__).parent / "data"
 
@@ -167,3 +169,47 @@ def test_json_ld_cannot_close_its_script(tmp_path):
     ld = page.split('<script type="application/ld+json">')[1].split("</script>")[0]
     assert "<" not in ld and json.loads(ld)["name"].startswith("Title </script>")
     archive.close()
+
+
+def test_the_file_to_attach_is_the_pdf_else_the_translation_text():
+    """RIS L1 (Zotero: a "Full Text (PDF)" attachment) and citation_pdf_url name the
+    stored PDF; a text file goes in L2, since RIS.js marks every L1 as a PDF."""
+    pdf, text = "ab" * 32, "cd" * 32
+    record = corporate_record()
+    record.extra = {"attachments": [
+        {"sha256": text, "role": "translation", "media_type": "text/plain", "name": "t.txt"},
+        {"sha256": pdf, "role": "original", "media_type": "application/pdf", "name": "o.pdf"},
+        {"sha256": "not-a-hash", "role": "translation", "media_type": "application/pdf"},
+    ]}
+    assert attachment(record) == (f"/attachments/{pdf}", "application/pdf")
+    url, kind = attachment(record)
+    entry = rispy.loads(to_ris(record, ExportContext(attachment_url=url, attachment_type=kind)),
+                        mapping=RIS_MAPPING, list_tags=RIS_LIST_TAGS)[0]
+    assert entry["file_attachments1"] == url
+    meta = dict(meta_tags(record, "https://x/document/300638",
+                          ExportContext(url="https://x/document/300638", attachment_url=url,
+                                        attachment_type=kind)))
+    assert meta["citation_pdf_url"] == url
+    record.extra["attachments"] = record.extra["attachments"][:1]
+    url, kind = attachment(record)
+    assert (url, kind) == (f"/attachments/{text}", "text/plain")
+    entry = rispy.loads(to_ris(record, ExportContext(attachment_url=url, attachment_type=kind)),
+                        mapping=RIS_MAPPING, list_tags=RIS_LIST_TAGS)[0]
+    assert entry["file_attachments2"] == url and "file_attachments1" not in entry
+    record.extra = {}
+    assert attachment(record) is None
+
+
+def test_document_exports_cite_the_opis_page(client):
+    """/document/{id}.ris and .csl.json say where the record was read, like unAPI."""
+    entry = rispy.loads(client.get("/document/114165.ris").text, mapping=RIS_MAPPING,
+                        list_tags=RIS_LIST_TAGS)[0]
+    assert entry["urls"] == ["http://testserver/document/114165"]
+    assert entry["access_date"] == datetime.now(UTC).strftime("%Y/%m/%d/")
+    assert "Source URL: https://" in entry["extra"]
+    (item,) = json.loads(client.get("/document/114165.csl.json").text)
+    assert item["URL"] == "http://testserver/document/114165"
+    doc = html.fromstring(client.get("/document/114165").text)
+    (chicago,) = doc.xpath('//*[@id="citation-chicago"]')
+    assert chicago.text_content().strip().endswith("http://testserver/document/114165.")
+    assert "Korea,” trans. Gary Goldberg" in chicago.text_content()
