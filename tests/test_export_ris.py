@@ -80,6 +80,11 @@ def test_frus_telegram_is_a_document_in_a_volume() -> None:
                  f"Source URL: {record.source_url}"):
         assert line in extra, line
     assert entry["keywords"] == ["Seoul", "Rhee", "Hull"]
+    # The reader's dateline, when it keeps one, carries the hour the telegram was sent.
+    record.extra = {"dateline": "Seoul, January 8, 1955—2 p.m."}
+    extra = read(to_ris(record))["extra"].split("; ")
+    assert "Dateline: Seoul, January 8, 1955—2 p.m." in extra
+    assert not any(e.startswith("Place written") for e in extra)
     assert "file_attachments1" not in entry
     assert "type_of_work" not in entry  # Book Section has no type field
 

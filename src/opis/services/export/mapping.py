@@ -458,7 +458,12 @@ def citation_data(record: Record, context: ExportContext | None = None) -> Citat
     if kind == "chapter":
         if record.document_type:
             extra.append(("Type", flat(record.document_type)))
-        if place:
+        dateline = record.extra.get("dateline") if isinstance(record.extra, dict) else None
+        if isinstance(dateline, str) and flat(dateline):
+            # The dateline as printed keeps what no field holds: "Seoul, January 8,
+            # 1955—2 p.m.", the hour a telegram was sent.
+            extra.append(("Dateline", flat(dateline)))
+        elif place:
             extra.append(("Place written", place))
         if item.get("number"):
             extra.append(("Document", item["number"]))
