@@ -48,14 +48,16 @@ class _CitationCache:
         return tuple(repr(getattr(record, f.name)) for f in fields(record)
                      if f.name not in _NOT_CITED) + (record.id,)
 
-    def get(self, record: Record, url: str | None = None) -> dict[str, str]:
-        """The record's citations and RIS/BibTeX, citing its opis address ``url``."""
-        key = self.key(record) + (url,)
+    def get(self, record: Record, url: str | None = None,
+            labels: dict[str, str] | None = None) -> dict[str, str]:
+        """The record's citations and RIS/BibTeX, citing its opis address ``url``, with
+        the tags unAPI gives (``labels`` of the entities it mentions)."""
+        key = self.key(record) + (url, tuple(sorted((labels or {}).items())))
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
-        context = ExportContext(url=url)
+        context = ExportContext(url=url, labels=labels or {})
         made = {style: cite(record, style, "html", context) for style, _ in CITATION_STYLES}
         made["ris"] = export(record, "ris", context)[1]
         made["bib"] = export(record, "bib", context)[1]
@@ -202,7 +204,8 @@ def render_article(request: Request, record: Record, snapshot: reading.Snapshot)
     template = request.app.state.templates.env.get_template("_document_article.html")
     page_url = absolute_url(request, render.document_url(record.id))
     return Markup(template.render(
-        record=record, citations=CITATIONS.get(record, page_url), citation_styles=CITATION_STYLES,
+        record=record, citations=CITATIONS.get(record, page_url, labels),
+        citation_styles=CITATION_STYLES,
         formats=FORMATS, versions=versions(record, labels), legend=render.legend(record),
         toc=render.contents(record), notes=render.note_html(record, labels),
         describe=render.describe, related=reading.related(archive, record, snapshot=snapshot),
