@@ -90,6 +90,7 @@ def create_app(archive: Archive) -> FastAPI:
     templates.env.globals["split_document_name"] = documents.split_name
     templates.env.globals["meta_tags"] = zotero.meta_tags
     templates.env.globals["json_ld"] = zotero.json_ld
+    templates.env.globals["page_metadata"] = zotero.page_metadata
     app.mount("/static", Static(directory=str(HERE / "static")), name="static")
     app.state.archive = archive
     app.state.templates = templates
