@@ -72,12 +72,13 @@ REPOSITORIES: tuple[Rule, ...] = (
     Rule(r"Department of State,\s*(?P<series>[^:,]+?):\s*(?P<file>Lot\s.+)", NARA_59),
     Rule(r"Department of State,\s*(?P<series>[^:,]+?)(?:[:,]\s*(?P<file>.+))?$", NARA_59),
     Rule(r"(?:Ibid\.,\s*)?File Nos?\.\s*(?P<file>.+)", NARA_59, "Central Files"),
-    # A bare decimal file: "711.90H/41", "033.1140 Armament Control/7", "861.00/1457".
-    Rule(r"(?P<file>\d{3}[0-9A-Za-z.–-]*(?:\s[A-Z][\w .–-]*?)?/[^\s,;]+(?:,\s*\d+)*)",
-         NARA_59, "Central Files"),
-    Rule(r"(?P<series>Paris Peace Conf\.)\s*(?P<file>.+)", NARA_256),
+    # A bare decimal file: "711.90H/41", "033.1140 Armament Control/7", "861.00/1457",
+    # "740.0011 Mutual Guarantee (Locarno)/507", "123 G 861/178a", "865D.01/109".
+    Rule(r"(?P<file>\d{3}(?:[^/:;]*/|[0-9A-Z]*\.).*)", NARA_59, "Central Files"),
+    Rule(r"(?P<series>(?i:Paris Peace Conf)\.)\s*(?P<file>.+)", NARA_256),
     Rule(r"(?P<series>Inquiry)(?: files|\s+(?P<file>Document No\..+))", NARA_256),
-    Rule(r"(?P<series>Woodrow Wilson Papers)(?:,\s*(?P<file>.+))?$",
+    Rule(r"(?P<series>(?:Woodrow Wilson|Robert Lansing|Henry White|Tasker H\. Bliss|"
+         r"Breckinridge Long) Papers)(?:,\s*(?P<file>.+))?$",
          "Library of Congress, Manuscript Division"),
     Rule(r"(?P<series>Edward M\. House Papers)(?:,\s*(?P<file>.+))?$",
          "Yale University Library, Manuscripts and Archives"),
@@ -111,7 +112,7 @@ _CLASSIFICATION = re.compile(r"(?P<c>" + "|".join(CLASSIFICATIONS) + r")(?:\s*[;
                              re.I)
 _TYPE_SUFFIX = re.compile(r":\s*(?P<type>Telegram|Circular telegram|Airgram|Despatch|"
                           r"Memorandum|Note|Letter)\b.*$")
-_BRACKETED = re.compile(r"^\[(?P<inner>[^\]]*)\]?\.?$")
+_BRACKETED = re.compile(r"^[\[(](?P<inner>[^\])]*)[\])]?\.?$")
 _NOT_TYPES = frozenset({"extract", "translation", "paraphrase"})
 
 
@@ -179,7 +180,7 @@ def locate(location: str, rules: tuple[Rule, ...] | None = None) -> ArchivalRefe
     """The archival reference of a printed location: the text verbatim, the holding
     archive and the parts the matching rule names. A location no rule knows keeps its
     text and no repository: better none than a wrong one."""
-    if not location or location.startswith("["):
+    if not location or location.startswith(("[", "(")):
         return None
     for rule in rules if rules is not None else configured_rules():
         m = rule.regex.match(location)

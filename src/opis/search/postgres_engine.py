@@ -22,6 +22,8 @@ from opis.search.base import (
     clamp_window,
     marked_html,
     meta_text,
+    notes_snippet,
+    notes_text,
 )
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
@@ -30,15 +32,16 @@ CONFIG = "english"
 MAX_DOCUMENTS = 2**31 - 1  # more records than any archive: the bound of LIMIT/OFFSET
 _UPSERT = text(
     f"""
-    INSERT INTO search_documents (record_id, tsv) VALUES (:id,
+    INSERT INTO search_documents (record_id, notes, tsv) VALUES (:id, :notes,
         setweight(to_tsvector('{CONFIG}', :title), 'A') ||
         setweight(to_tsvector('{CONFIG}', :summary), 'B') ||
         setweight(to_tsvector('{CONFIG}', :meta), 'C') ||
         setweight(to_tsvector('{CONFIG}', :body), 'D') ||
+        setweight(to_tsvector('{CONFIG}', :notes), 'D') ||
         setweight(to_tsvector('russian', :ru), 'D') ||
         setweight(to_tsvector('german', :de), 'D') ||
         setweight(to_tsvector('simple', :cjk), 'D'))
-    ON CONFLICT (record_id) DO UPDATE SET tsv = EXCLUDED.tsv
+    ON CONFLICT (record_id) DO UPDATE SET tsv = EXCLUDED.tsv, notes = EXCLUDED.notes
     """
 )
 START, STOP = "\x02", "\x03"
@@ -91,6 +94,7 @@ class PostgresEngine:
             r = item.record
             session.execute(_UPSERT, {"id": r.id, "title": r.title, "summary": r.summary or "",
                                       "meta": meta_text(r), "body": r.text,
+                                      "notes": notes_text(r),
                                       **language_texts(r)})
 
     def remove(self, record_ids: Iterable[str], session: Session) -> None:
@@ -257,7 +261,17 @@ class PostgresEngine:
         rows = session.execute(text(
             f"SELECT id, ts_headline('{CONFIG}', text, {tsq}, :opts) FROM records"
             " WHERE id = ANY(:ids)"), {**params, "opts": options}).all()
-        return {rid: _marks_to_html(h or "") for rid, h in rows}
+        out = {rid: _marks_to_html(h or "") for rid, h in rows}
+        # A record found only in its footnotes or source note: the snippet from there.
+        unmarked = [rid for rid, h in rows if START not in (h or "")]
+        if unmarked:
+            notes = session.execute(text(
+                f"SELECT record_id, ts_headline('{CONFIG}', notes, {tsq}, :opts)"
+                " FROM search_documents WHERE record_id = ANY(:ids)"),
+                {**params, "ids": unmarked, "opts": options}).all()
+            out.update({rid: notes_snippet(_marks_to_html(h)) for rid, h in notes
+                        if START in (h or "")})
+        return out
 
 
 def _marks_to_html(headline: str) -> str:

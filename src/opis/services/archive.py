@@ -46,6 +46,7 @@ class Failure:
     message: str
     line: int | None = None
     limit: str | None = None  # the OPIS_MAX_... variable of the reader limit it was over
+    record: str | None = None  # the record a flag is on (IngestReport.flagged)
 
     @classmethod
     def of(cls, error: ReadError) -> Failure:
@@ -130,6 +131,9 @@ class IngestReport:
     # Stored, but without something the source asked for (an attachment outside the
     # allowed folders, a javascript: source URL): each names the file, record and field.
     warnings: list[Failure] = field(default_factory=list)
+    # Stored with a value the reader derived (a title from the dateline, an id from the
+    # document's position): one entry per flag, naming the file, line and record.
+    flagged: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
     limits: Limits = field(default_factory=Limits)
 
@@ -137,15 +141,27 @@ class IngestReport:
     def ok(self) -> bool:
         return not self.failed
 
+    @property
+    def stored(self) -> int:
+        """Records in the archive after this ingest from its files (new, changed, same)."""
+        return len(self.added) + len(self.updated) + len(self.unchanged)
+
+    @property
+    def flagged_records(self) -> int:
+        return len({f.record for f in self.flagged})
+
     def to_json(self) -> dict:
         """The report as ``opis ingest --report FILE`` writes it."""
         return {"dry_run": self.dry_run, "seconds": round(self.seconds, 3),
                 "added": len(self.added), "updated": len(self.updated),
-                "unchanged": len(self.unchanged), "failed": len(self.failed),
+                "unchanged": len(self.unchanged), "stored": self.stored,
+                "flagged": self.flagged_records, "failed": len(self.failed),
                 "failures": [{"file": f.path, "line": f.line, "reason": f.message,
                               "limit": f.limit} for f in self.failed],
                 "warnings": [{"file": f.path, "line": f.line, "reason": f.message}
                              for f in self.warnings],
+                "flags": [{"file": f.path, "line": f.line, "record": f.record,
+                           "reason": f.message} for f in self.flagged],
                 "limits": self.limits.to_json(),
                 "records": {"added": self.added, "updated": self.updated,
                             "unchanged": self.unchanged}}
@@ -501,6 +517,8 @@ class Archive:
                 batch.append(item)
                 if isinstance(item, Record):
                     records += 1
+                    report.flagged += [Failure(str(path), f.message, f.line, record=item.id)
+                                       for f in item.flags]
                     if records % batch_size == 0:
                         advance()
             if batch:
