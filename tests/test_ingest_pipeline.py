@@ -266,3 +266,24 @@ def test_the_cycle_collector_is_paused_during_an_ingest_and_restored_after(tmp_p
         assert not gc.isenabled()  # a caller that had turned it off keeps it off
     finally:
         gc.enable()
+
+
+def test_a_folder_with_one_bad_file_loads_the_rest(tmp_path):
+    """A Markdown folder: the bad file is reported with its line, the others stored."""
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    (folder / "a.md").write_text("---\ntitle: Письмо Мао\n---\n«Текст» письма.\n",
+                                 encoding="utf-8")
+    (folder / "b.md").write_text("---\ntitle: [unclosed\n---\nBody\n", encoding="utf-8")
+    (folder / "c.md").write_text("---\ntitle: 金日成への手紙\n---\nA letter to Kim.\n",
+                                 encoding="utf-8")
+    archive = Archive(str(tmp_path / "a.db"))
+    report = archive.ingest([folder], workers=1)
+    assert sorted(report.added) == ["a", "c"] and report.stored == 2
+    [failure] = report.failed
+    assert failure.path.endswith("b.md") and failure.line == 2
+    result = CliRunner().invoke(app, ["ingest", str(folder), "--db", str(tmp_path / "b.db")])
+    assert result.exit_code == 1
+    assert "stored 2, flagged 0, failed 1" in result.output
+    assert "b.md, line 2:" in result.output.replace("\n", "")
+    archive.close()
