@@ -47,6 +47,9 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(
            attachment_root: Annotated[list[Path] | None, typer.Option(
                "--attachment-root", help="A folder whose files records may attach, "
                "besides the folders given to read (repeatable).")] = None,
+           encoding: Annotated[str | None, typer.Option(
+               help="Read text files (.txt, .md, .csv) in this encoding (cp1251, euc-kr, "
+               "...) instead of detecting it.")] = None,
            ) -> None:
     """Read source files into the archive (format detected per file).
 
@@ -85,7 +88,7 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(
 
         report = archive.ingest(paths or [], progress=tick, dry_run=dry_run,
                                 workers=workers, limits=limits,
-                                attachment_roots=attachment_root or [])
+                                attachment_roots=attachment_root or [], encoding=encoding)
     archive.close()
     _print_report(report, dry_run=dry_run, report_path=report_path)
 

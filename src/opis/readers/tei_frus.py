@@ -103,6 +103,10 @@ def read(path: Path) -> Iterator[Item | Rejected]:
     that cannot be stored is yielded as ``Rejected`` in its place and the volume reads on."""
     path = Path(path)
     _check_prolog(path)
+    try:
+        frus_sources.configured_rules()  # a bad OPIS_FRUS_REPOSITORIES file: said once
+    except ValueError as e:
+        raise ReadError(path, str(e)) from None
     yield from _Volume(path).items()
 
 

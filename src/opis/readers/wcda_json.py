@@ -77,7 +77,8 @@ def sniff(path: Path, head: bytes) -> bool:
 Rows = Iterator[tuple[int, dict[str, Any] | ReadError]]
 
 
-def read(path: Path, limits: Limits | None = None) -> Iterator[Item | Rejected]:
+def read(path: Path, limits: Limits | None = None,
+         encoding: str | None = None) -> Iterator[Item | Rejected]:
     """Yield one Record per source record, or Rejected in the place of one that cannot
     be stored; raise ReadError only when the file itself cannot be read on."""
     path = Path(path)
@@ -86,7 +87,7 @@ def read(path: Path, limits: Limits | None = None) -> Iterator[Item | Rejected]:
         yield from _records(path, _stream_json_lines(path, limits), "wcda-json", "utf-8",
                             limits)
         return
-    decoded = _decode(path)
+    decoded = _decode(path, encoding)
     text = decoded.text
     if not text.strip():
         raise ReadError(path, "the file is empty", 1)
@@ -167,13 +168,13 @@ def _stream_json_lines(path: Path, limits: Limits) -> Rows:
         raise ReadError(path, "the file is empty", 1)
 
 
-def _decode(path: Path) -> Decoded:
+def _decode(path: Path, encoding: str | None = None) -> Decoded:
     try:
         raw = path.read_bytes()
     except OSError as e:
         raise ReadError(path, f"cannot open: {e.strerror or e}") from None
     if path.suffix.lower() in CSV_SUFFIXES:  # spreadsheets save in the machine's encoding
-        return decode_detected(path, raw)
+        return decode_detected(path, raw, encoding)
     try:  # JSON is UTF-8 by definition (RFC 8259)
         return Decoded(raw.decode("utf-8-sig"), "utf-8")
     except UnicodeDecodeError as e:

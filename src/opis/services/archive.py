@@ -399,7 +399,8 @@ class Archive:
     def ingest(self, paths: list[Path], progress: Callable[[IngestProgress], None] | None = None,
                *, dry_run: bool = False, workers: int | None = None,
                batch_size: int = BATCH_SIZE, limits: Limits | None = None,
-               attachment_roots: Iterable[Path] = ()) -> IngestReport:
+               attachment_roots: Iterable[Path] = (),
+               encoding: str | None = None) -> IngestReport:
         """Read and store every file in batches of complete records.
 
         A batch is one transaction, so an ingest stopped at any point leaves whole records
@@ -408,7 +409,8 @@ class Archive:
         reported with its line; the batch in which the error lies stores nothing. A record
         over a reader limit (readers/limits.py) is reported alone and the rest of its
         file is stored; the limits, read from the environment once, go in the report.
-        Records attach only files inside ``paths`` (and ``attachment_roots``).
+        Records attach only files inside ``paths`` (and ``attachment_roots``); text
+        files are read in ``encoding`` when given (readers/encoding.py).
         """
         report = IngestReport(dry_run=dry_run, limits=limits or Limits.from_env())
         started = time.perf_counter()
@@ -425,7 +427,7 @@ class Archive:
                         raise ReadError(path, "no such file")
                     intake = Intake(allowed, path.parent, str(path))
                     n = self._ingest_file(path, report, extractor, dry_run, batch_size,
-                                          state, progress, intake)
+                                          state, progress, intake, encoding)
                     if n == 0:
                         raise ReadError(path, "no records found")
                 except ReadError as e:
@@ -476,7 +478,7 @@ class Archive:
     def _ingest_file(self, path: Path, report: IngestReport, extractor: Extractor,
                      dry_run: bool, batch_size: int, state: IngestProgress,
                      progress: Callable[[IngestProgress], None] | None,
-                     intake: Intake) -> int:
+                     intake: Intake, encoding: str | None = None) -> int:
         """Batches go through two stages at once: while one is linked and written here,
         the workers extract entities from the next (both cores busy). Returns the number
         of records read, those refused over a limit included."""
@@ -509,7 +511,7 @@ class Archive:
                 store_batch(previous)
 
         try:
-            for item in read_path(path, report.limits):
+            for item in read_path(path, report.limits, encoding):
                 if isinstance(item, Rejected):  # over a limit: reported, the file reads on
                     report.failed.append(Failure.of(item.error))
                     refused += 1
