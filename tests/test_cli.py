@@ -63,11 +63,13 @@ def test_database_from_environment(tmp_path, monkeypatch):
 
 
 def test_demo_builds_from_packaged_corpus(tmp_path, monkeypatch):
+    """Into the default archive, the one every other command reads without --db."""
     monkeypatch.setenv("OPIS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OPIS_DATABASE", "")
     result = run("demo", "--no-serve")
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "demo.db").exists()
-    result = run("show", "114165", "--db", str(tmp_path / "demo.db"), "--json")
+    assert (tmp_path / "opis.db").exists()
+    result = run("show", "114165", "--json")
     assert json.loads(result.output)["classification"] == "SECRET"
 
 

@@ -16,10 +16,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from opis import cli_admin, cli_bulk
-from opis.bench.cli import bench_app
 from opis.cli_common import DbOption, console, err
 from opis.cli_common import open_archive as _open
-from opis.config import allowed_hosts, base_url, data_dir, resolve_database
+from opis.config import (
+    allowed_hosts,
+    base_url,
+    default_database,
+    resolve_database,
+    shown_database,
+)
 from opis.search.base import SearchRequest
 from opis.services.archive import Archive, IngestProgress, IngestReport, reader_limits
 from opis.services.export import FORMATS, UnknownFormatError, export
@@ -28,6 +33,14 @@ from opis.store.db import REPLICAS_ENV, ReplicaError, replica_urls
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="opis: publish, search and cite translated historical documents.")
+
+
+@app.callback()
+def global_options(db: DbOption = None) -> None:
+    """`opis --db URL COMMAND ...` means the same as `opis COMMAND ... --db URL` (a --db
+    after the command still wins)."""
+    if db:
+        os.environ["OPIS_DATABASE"] = db
 
 
 @app.command()
@@ -91,6 +104,8 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(
                                 attachment_roots=attachment_root or [], encoding=encoding)
     archive.close()
     _print_report(report, dry_run=dry_run, report_path=report_path)
+    console.print(f"archive: {shown_database(resolve_database(db))}", highlight=False,
+                  soft_wrap=True)
 
 
 def _print_report(report: IngestReport, *, dry_run: bool, report_path: Path | None) -> None:
@@ -253,7 +268,8 @@ def _serve(url: str, host: str, port: int, *, workers: int = 1,
                   "links (OAI-PMH, citations) will name the address a request reached, "
                   f"port {port} (docs/deployment.md).[/yellow]")
     sqlite = archive.db.dialect == "sqlite"
-    console.print(f"opis is serving {archive.count()} records at http://{host}:{port}/"
+    console.print(f"opis is serving {archive.count()} records of {shown_database(url)}"
+                  f" at http://{host}:{port}/"
                   + (f" with {workers} workers" if workers > 1 else "")
                   + (f", reading from {len(archive.db.replicas)} replica(s)"
                      if archive.db.replicas else ""))
@@ -280,23 +296,33 @@ def sample_corpus() -> Path:
 
 
 @app.command()
-def demo(host: str = "127.0.0.1", port: int = 8000,
+def demo(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
          no_serve: Annotated[bool, typer.Option("--no-serve", help="Build only.")] = False) -> None:
-    """Build the demo archive from the packaged sample corpus (once) and serve it."""
-    path = data_dir() / "demo.db"
-    archive = _open(str(path))
-    if archive.count() == 0:
-        console.print(f"building the demo archive in {path}")
+    """Load the sample corpus into the archive if it is empty, and serve it.
+
+    The archive is the one every other command uses by default, so `opis user add` then
+    makes accounts on the site being served."""
+    url = resolve_database(db)
+    archive = _open(url)
+    count = archive.count()
+    if count == 0:
+        console.print(f"loading the sample corpus into {shown_database(url)}",
+                      highlight=False, soft_wrap=True)
         report = archive.ingest([sample_corpus()])
         console.print(f"loaded {len(report.added)} records")
         for f in report.failed:
             err.print(f"[yellow]skipped[/yellow] {escape(str(f))}")
+    else:
+        console.print(f"{shown_database(url)} already holds {count} records: the sample "
+                      "corpus is loaded only into an empty archive", highlight=False,
+                      soft_wrap=True)
+    console.print("to log in and edit: opis user add NAME --role editor"
+                  + ("" if url == default_database() else f" --db {shown_database(url)}"),
+                  highlight=False, soft_wrap=True)
     archive.close()
     if not no_serve:
-        _serve(str(path), host, port)
+        _serve(url, host, port)
 
-
-app.add_typer(bench_app, name="bench")
 
 entities_app = typer.Typer(help="The authority file: people, places, organizations, events.",
                            no_args_is_help=True)

@@ -20,7 +20,7 @@ import typer
 from rich.table import Table
 
 from opis.cli_common import DbOption, console, err
-from opis.config import resolve_database
+from opis.config import resolve_database, shown_database
 from opis.services.accounts import (
     ROLES,
     SCOPES,
@@ -97,7 +97,8 @@ def user_add(name: str,
         _fail(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
     user = _on_accounts(db, lambda a: a.add_user(name, role,
                                                  _read_password(password_stdin)))
-    console.print(f"added {user.role} {user.name}", highlight=False)
+    console.print(f"added {user.role} {user.name} to {shown_database(resolve_database(db))}",
+                  highlight=False, soft_wrap=True)
 
 
 @user_app.command("list")
@@ -232,8 +233,9 @@ def token_list(name: Annotated[str | None, typer.Argument(help="Only this user's
             status = f"revoked {row['revoked']}"
         elif status == "expired":
             status = f"expired {row['expires']}"
-        table.add_row(str(row["id"]), row["user"], row["scopes"], row["label"], row["created"],
-                      row["last_used"], row["expires"] or "never", status)
+        table.add_row(*(None if v is None else str(v) for v in (
+            row["id"], row["user"], row["scopes"], row["label"], row["created"],
+            row["last_used"], row["expires"] or "never", status)))
     console.print(table)
 
 

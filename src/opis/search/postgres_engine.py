@@ -24,6 +24,8 @@ from opis.search.base import (
     meta_text,
     notes_snippet,
     notes_text,
+    query_words,
+    unit_spans,
 )
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
@@ -261,21 +263,40 @@ class PostgresEngine:
         rows = session.execute(text(
             f"SELECT id, ts_headline('{CONFIG}', text, {tsq}, :opts) FROM records"
             " WHERE id = ANY(:ids)"), {**params, "opts": options}).all()
-        out = {rid: _marks_to_html(h or "") for rid, h in rows}
+        marked = {rid: _unmark(h or "") for rid, h in rows}
         # A record found only in its footnotes or source note: the snippet from there.
-        unmarked = [rid for rid, h in rows if START not in (h or "")]
+        unmarked = [rid for rid, (_, spans) in marked.items() if not spans]
+        in_notes: set[str] = set()
         if unmarked:
-            notes = session.execute(text(
-                f"SELECT record_id, ts_headline('{CONFIG}', notes, {tsq}, :opts)"
-                " FROM search_documents WHERE record_id = ANY(:ids)"),
-                {**params, "ids": unmarked, "opts": options}).all()
-            out.update({rid: notes_snippet(_marks_to_html(h)) for rid, h in notes
-                        if START in (h or "")})
-        return out
+            for rid, h in session.execute(text(
+                    f"SELECT record_id, ts_headline('{CONFIG}', notes, {tsq}, :opts)"
+                    " FROM search_documents WHERE record_id = ANY(:ids)"),
+                    {**params, "ids": unmarked, "opts": options}).all():
+                plain, spans = _unmark(h or "")
+                if spans:
+                    marked[rid] = (plain, spans)
+                    in_notes.add(rid)
+        # The English configuration's lexeme of each marked word and each query word, in
+        # one round trip, so that a phrase or a name is marked whole and only where its
+        # words stand in order.
+        words = sorted(query_words(node) | {
+            plain[a:b] for plain, spans in marked.values() for a, b in spans})
+        keys: dict[str, str] = dict(session.execute(text(
+            f"SELECT w, coalesce(array_to_string(tsvector_to_array(to_tsvector('{CONFIG}', w)),"
+            " ' '), '') FROM unnest(CAST(:words AS text[])) AS w"), {"words": words}).all())
+
+        def key(word: str) -> str:
+            return keys.get(word, word.lower())
+
+        out = {rid: marked_html(plain, unit_spans(plain, spans, node, key))
+               for rid, (plain, spans) in marked.items()}
+        return {rid: notes_snippet(html) if rid in in_notes else html
+                for rid, html in out.items()}
 
 
-def _marks_to_html(headline: str) -> str:
-    """ts_headline's output with our control-character marks, escaped and marked up."""
+def _unmark(headline: str) -> tuple[str, list[tuple[int, int]]]:
+    """ts_headline's output with our control-character marks as plain text and the
+    character spans it marked."""
     plain = []
     spans = []
     pos = 0
@@ -289,4 +310,4 @@ def _marks_to_html(headline: str) -> str:
         else:
             plain.append(ch)
             pos += 1
-    return marked_html("".join(plain), spans)
+    return "".join(plain), spans

@@ -169,12 +169,12 @@ def _atom(tokens: list[tuple[str, str]], pos: int) -> tuple[Node | None, int]:
         value = value.lstrip("+")
         if value.endswith("*") and len(words_of(value)) == 1:
             return Prefix(words_of(value)[0]), pos + 1
-        words = words_of(value)
-        if not words:
+        pieces = words_of(value)
+        if not pieces:
             return None, pos + 1
-        if len(words) > 1:  # "Chang-ik" or "U.S." — keep the pieces together
-            return Phrase(tuple(words)), pos + 1
-        return Term(words[0]), pos + 1
+        if len(pieces) > 1:  # "Chang-ik" or "U.S." — keep the pieces together
+            return Phrase(tuple(pieces)), pos + 1
+        return Term(pieces[0]), pos + 1
     raise _Fail
 
 
@@ -192,6 +192,25 @@ def positive_terms(node: Node | None) -> list[str]:
         return [w for item in node.items for w in positive_terms(item)]
     if isinstance(node, Name):
         return [w for item in (node.exact, *node.variants) for w in positive_terms(item)]
+    return []
+
+
+def positive_units(node: Node | None) -> list[tuple[str, ...]]:
+    """What a hit should highlight, each as a whole: a word alone, a phrase as one
+    span, a name as any of its spellings (never the words of a name one by one), a
+    prefix as ``stem*``. Nothing under a NOT."""
+    if node is None:
+        return []
+    if isinstance(node, Term):
+        return [(node.text,)]
+    if isinstance(node, Phrase):
+        return [node.words]
+    if isinstance(node, Prefix):
+        return [(node.stem + "*",)]
+    if isinstance(node, And | Or):
+        return [u for item in node.items for u in positive_units(item)]
+    if isinstance(node, Name):
+        return [u for item in (node.exact, *node.variants) for u in positive_units(item)]
     return []
 
 

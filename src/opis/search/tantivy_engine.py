@@ -7,6 +7,7 @@ documents. The index is derived data: ``rebuild`` recreates it from the records.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -25,6 +26,7 @@ from opis.search.base import (
     Indexable,
     SearchRequest,
     SearchResult,
+    char_spans,
     clamp_window,
     day_number,
     marked_html,
@@ -32,6 +34,7 @@ from opis.search.base import (
     notes_snippet,
     notes_text,
     repository_of,
+    unit_spans,
 )
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
@@ -99,6 +102,26 @@ def _about(estimate: float) -> int:
     79,280: a sample of one hit in sixteen counts in sixteens), and never zero."""
     digits = len(str(int(estimate)))
     return max(1, int(round(estimate, min(0, 3 - digits))))
+
+
+def _stored_id(doc: tantivy.Document) -> str:
+    """The record id every document is written with (``_document``)."""
+    value = doc.get_first("id")
+    if not isinstance(value, str):
+        raise ValueError("a search index document has no record id: rebuild the index")
+    return value
+
+
+# The "text" field's analyzer (Tantivy's built-in en_stem), to compare a snippet's words
+# with the query's as the index compared them: "Koreans" is a hit for "Korean".
+_EN_STEM = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(40)).filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.stemmer("english")).build())
+
+
+@functools.lru_cache(maxsize=4096)
+def _key(word: str) -> str:
+    return " ".join(_EN_STEM.analyze(word))
 
 
 def _quote(word: str) -> str:
@@ -329,19 +352,22 @@ class TantivyEngine:
                 sn = snippets.snippet_from_doc(doc)
                 frag = sn.fragment()
                 if frag:
-                    snippet = marked_html(frag, [(h.start, h.end) for h in sn.highlighted()])
+                    words = char_spans(frag, [(h.start, h.end) for h in sn.highlighted()])
+                    snippet = marked_html(frag, unit_spans(frag, words, node, _key))
                 else:  # found only in a footnote or source note: say so
                     sn = in_notes.snippet_from_doc(doc)
-                    if sn.fragment():
-                        snippet = notes_snippet(marked_html(
-                            sn.fragment(), [(h.start, h.end) for h in sn.highlighted()]))
+                    frag = sn.fragment()
+                    if frag:
+                        words = char_spans(frag, [(h.start, h.end) for h in sn.highlighted()])
+                        snippet = notes_snippet(marked_html(frag, unit_spans(frag, words, node,
+                                                                             _key)))
             if not snippet:
                 summary = (doc.get_first("summary") or doc.get_first("text") or "")[:240]
                 snippet = marked_html(summary, [])
-            hits.append(Hit(id=doc.get_first("id"), score=float(score),
+            hits.append(Hit(id=_stored_id(doc), score=float(score),
                             title=doc.get_first("title") or "", date=doc.get_first("date") or None,
                             snippet=snippet))
-        total = result.count or 0
+        total = result.count or 0  # type: ignore[attr-defined]  # in tantivy, not its stubs
         facets, sampled = self._facets(searcher, query, request, total) if request.facets \
             else ({}, None)
         return SearchResult(total=total, hits=hits, facets=facets, query=node,
@@ -381,7 +407,7 @@ class TantivyEngine:
         # No total wanted: without counting every match Tantivy can skip whole blocks
         # of documents that cannot reach the top (block-max WAND).
         result = searcher.search(tantivy.Query.boolean_query(clauses), limit, count=False)
-        return [(searcher.doc(address).get_first("id"), float(score), weights)
+        return [(_stored_id(searcher.doc(address)), float(score), weights)
                 for score, address in result.hits]
 
     def _highlight_query(self, node: Node | None, field: str = "text") -> tantivy.Query | None:
