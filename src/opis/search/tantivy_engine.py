@@ -341,8 +341,9 @@ class TantivyEngine:
         if highlight is not None:
             snippets = tantivy.SnippetGenerator.create(searcher, highlight, self.schema, "text")
             snippets.set_max_num_chars(240)
-            in_notes = tantivy.SnippetGenerator.create(
-                searcher, self._highlight_query(node, "notes"), self.schema, "notes")
+            notes_query = self._highlight_query(node, "notes") or highlight  # same words
+            in_notes = tantivy.SnippetGenerator.create(searcher, notes_query, self.schema,
+                                                       "notes")
             in_notes.set_max_num_chars(240)
         hits = []
         for score, address in result.hits if limit else []:
