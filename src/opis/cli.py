@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -59,6 +60,9 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(
            attachment_root: Annotated[list[Path] | None, typer.Option(
                "--attachment-root", help="A folder whose files records may attach, "
                "besides the folders given to read (repeatable).")] = None,
+           encoding: Annotated[str | None, typer.Option(
+               help="Read text files (.txt, .md, .csv) in this encoding (cp1251, euc-kr, "
+               "...) instead of detecting it.")] = None,
            ) -> None:
     """Read source files into the archive (format detected per file).
 
@@ -97,7 +101,7 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(
 
         report = archive.ingest(paths or [], progress=tick, dry_run=dry_run,
                                 workers=workers, limits=limits,
-                                attachment_roots=attachment_root or [])
+                                attachment_roots=attachment_root or [], encoding=encoding)
     archive.close()
     _print_report(report, dry_run=dry_run, report_path=report_path)
     console.print(f"archive: {shown_database(resolve_database(db))}", highlight=False,
@@ -108,16 +112,23 @@ def _print_report(report: IngestReport, *, dry_run: bool, report_path: Path | No
     prefix = "dry run: would have " if dry_run else ""
     n = len(report.warnings)
     warned = f", {n} warning{'' if n == 1 else 's'}" if n else ""
+    flagged = report.flagged_records
     console.print(f"{prefix}added {len(report.added)}, updated {len(report.updated)}, "
-                  f"unchanged {len(report.unchanged)}, failed {len(report.failed)}{warned} "
+                  f"unchanged {len(report.unchanged)}; stored {report.stored}, flagged "
+                  f"{flagged}, failed {len(report.failed)}{warned} "
                   f"({report.seconds:.1f} s)", highlight=False)
+    # Messages quote the source ("div[@type='document']"): escaped, never read as markup.
     for f in report.failed:
-        console.print(f"[red]failed[/red] {f}", highlight=False, soft_wrap=True)
+        console.print(f"[red]failed[/red] {escape(str(f))}", highlight=False, soft_wrap=True)
+    for f in report.flagged:
+        console.print(f"[yellow]flagged[/yellow] {escape(str(f))}", highlight=False,
+                      soft_wrap=True)
     if any(f.limit for f in report.failed):
         console.print(f"reader limits: {report.limits.describe()}", highlight=False,
                       soft_wrap=True)
     for f in report.warnings:
-        console.print(f"[yellow]warning[/yellow] {f}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]warning[/yellow] {escape(str(f))}", highlight=False,
+                      soft_wrap=True)
     if report_path:
         report_path.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     if report.failed:
@@ -300,7 +311,7 @@ def demo(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
         report = archive.ingest([sample_corpus()])
         console.print(f"loaded {len(report.added)} records")
         for f in report.failed:
-            err.print(f"[yellow]skipped[/yellow] {f}")
+            err.print(f"[yellow]skipped[/yellow] {escape(str(f))}")
     else:
         console.print(f"{shown_database(url)} already holds {count} records: the sample "
                       "corpus is loaded only into an empty archive", highlight=False,

@@ -128,6 +128,27 @@ def marked_html(text: str, spans: Iterable[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+# The label a hit in the notes field carries in its snippet: the reader sees why a
+# record was found when the word is nowhere in its text.
+NOTES_LABEL = "in a footnote"
+
+
+def notes_text(record: Record) -> str:
+    """A record's footnotes and source note (``extra["notes"]``, docs/formats), one per
+    line: their own searchable field, since they are not part of ``text``."""
+    notes = record.extra.get("notes") if isinstance(record.extra, dict) else None
+    parts = [n["text"] for n in notes or [] if isinstance(n, dict)
+             and isinstance(n.get("text"), str)]
+    if record.source_note and record.source_note not in parts:
+        parts.append(record.source_note)
+    return "\n".join(parts)
+
+
+def notes_snippet(html_fragment: str) -> str:
+    """A snippet from the notes, labelled so."""
+    return f"<em class=\"snippet-where\">{NOTES_LABEL}:</em> {html_fragment}"
+
+
 def meta_text(record: Record) -> str:
     """Metadata worth finding a record by, flattened into one searchable field."""
     parts: list[str] = []

@@ -22,6 +22,8 @@ from opis.search.base import (
     clamp_window,
     marked_html,
     meta_text,
+    notes_snippet,
+    notes_text,
     query_words,
     unit_spans,
 )
@@ -32,15 +34,16 @@ CONFIG = "english"
 MAX_DOCUMENTS = 2**31 - 1  # more records than any archive: the bound of LIMIT/OFFSET
 _UPSERT = text(
     f"""
-    INSERT INTO search_documents (record_id, tsv) VALUES (:id,
+    INSERT INTO search_documents (record_id, notes, tsv) VALUES (:id, :notes,
         setweight(to_tsvector('{CONFIG}', :title), 'A') ||
         setweight(to_tsvector('{CONFIG}', :summary), 'B') ||
         setweight(to_tsvector('{CONFIG}', :meta), 'C') ||
         setweight(to_tsvector('{CONFIG}', :body), 'D') ||
+        setweight(to_tsvector('{CONFIG}', :notes), 'D') ||
         setweight(to_tsvector('russian', :ru), 'D') ||
         setweight(to_tsvector('german', :de), 'D') ||
         setweight(to_tsvector('simple', :cjk), 'D'))
-    ON CONFLICT (record_id) DO UPDATE SET tsv = EXCLUDED.tsv
+    ON CONFLICT (record_id) DO UPDATE SET tsv = EXCLUDED.tsv, notes = EXCLUDED.notes
     """
 )
 START, STOP = "\x02", "\x03"
@@ -93,6 +96,7 @@ class PostgresEngine:
             r = item.record
             session.execute(_UPSERT, {"id": r.id, "title": r.title, "summary": r.summary or "",
                                       "meta": meta_text(r), "body": r.text,
+                                      "notes": notes_text(r),
                                       **language_texts(r)})
 
     def remove(self, record_ids: Iterable[str], session: Session) -> None:
@@ -260,6 +264,18 @@ class PostgresEngine:
             f"SELECT id, ts_headline('{CONFIG}', text, {tsq}, :opts) FROM records"
             " WHERE id = ANY(:ids)"), {**params, "opts": options}).all()
         marked = {rid: _unmark(h or "") for rid, h in rows}
+        # A record found only in its footnotes or source note: the snippet from there.
+        unmarked = [rid for rid, (_, spans) in marked.items() if not spans]
+        in_notes: set[str] = set()
+        if unmarked:
+            for rid, h in session.execute(text(
+                    f"SELECT record_id, ts_headline('{CONFIG}', notes, {tsq}, :opts)"
+                    " FROM search_documents WHERE record_id = ANY(:ids)"),
+                    {**params, "ids": unmarked, "opts": options}).all():
+                plain, spans = _unmark(h or "")
+                if spans:
+                    marked[rid] = (plain, spans)
+                    in_notes.add(rid)
         # The English configuration's lexeme of each marked word and each query word, in
         # one round trip, so that a phrase or a name is marked whole and only where its
         # words stand in order.
@@ -272,8 +288,10 @@ class PostgresEngine:
         def key(word: str) -> str:
             return keys.get(word, word.lower())
 
-        return {rid: marked_html(plain, unit_spans(plain, spans, node, key))
-                for rid, (plain, spans) in marked.items()}
+        out = {rid: marked_html(plain, unit_spans(plain, spans, node, key))
+               for rid, (plain, spans) in marked.items()}
+        return {rid: notes_snippet(html) if rid in in_notes else html
+                for rid, html in out.items()}
 
 
 def _unmark(headline: str) -> tuple[str, list[tuple[int, int]]]:
