@@ -114,16 +114,6 @@ WRITES: dict[str, Callable[[Archive, dict[str, str]], object]] = {
 }
 
 
-# Before the one write protocol these four neither rolled the index back on failure nor
-# journalled their index changes (issue 14).
-UNPROTECTED = {"merge_entities", "split_entity", "save_collection", "delete_collection"}
-
-
-def _cases() -> list:
-    return [pytest.param(w, marks=pytest.mark.xfail(strict=True, reason="issue 14"))
-            if w in UNPROTECTED else w for w in sorted(WRITES)]
-
-
 def _next_write(archive: Archive) -> None:
     """An unrelated write whose index commit would carry out anything left staged."""
     archive.put([_record("r7", ["ivanov"])])
@@ -139,7 +129,7 @@ def _failing_commit(archive: Archive) -> Callable[[], None]:
     return lambda: event.remove(maker, "before_commit", refuse)
 
 
-@pytest.mark.parametrize("write", _cases())
+@pytest.mark.parametrize("write", sorted(WRITES))
 def test_a_database_error_leaves_nothing_staged_for_the_next_commit(tmp_path, write):
     archive = Archive(str(tmp_path / "a.db"))
     try:
@@ -217,7 +207,7 @@ WRITES[{write!r}](archive, ids)
 """
 
 
-@pytest.mark.parametrize("write", _cases())
+@pytest.mark.parametrize("write", sorted(WRITES))
 def test_sigkill_between_the_two_commits_is_healed_at_open(tmp_path, write):
     path = str(tmp_path / "a.db")
     script = KILLER.format(src=str(SRC), tests=str(Path(__file__).parent), path=path,

@@ -20,8 +20,10 @@ from opis.cli_common import DbOption, console, err
 from opis.cli_common import open_archive as _open
 from opis.config import allowed_hosts, base_url, data_dir, resolve_database
 from opis.search.base import SearchRequest
-from opis.services.archive import Archive, IngestProgress, IngestReport, reader_limits
+from opis.services import reading
+from opis.services.archive import Archive
 from opis.services.export import FORMATS, UnknownFormatError, export
+from opis.services.ingest import IngestProgress, IngestReport, reader_limits
 from opis.services.records import record_json
 from opis.store.db import REPLICAS_ENV, ReplicaError, replica_urls
 
@@ -325,12 +327,12 @@ def entities_show(entity_id: str, db: DbOption = None) -> None:
         err.print(f"[red]No entity with id {entity_id}[/red]")
         raise typer.Exit(1)
     docs = archive.entity_records(entity_id, 20)
-    companions = archive.co_mentioned(entity_id, limit=10)
+    companions = reading.co_mentioned(archive, entity_id, limit=10)
     archive.close()
     print(json.dumps({**entity.__dict__, "records": [
         {"id": r.id, "title": r.title, "mentions": n} for r, n in docs],
-        "co_mentioned": [{"id": e.id, "preferred": e.preferred, "shared": n}
-                         for e, n in companions]}, ensure_ascii=False, indent=2))
+        "co_mentioned": [{"id": eid, "preferred": name, "shared": n}
+                         for eid, name, n in companions]}, ensure_ascii=False, indent=2))
 
 
 @entities_app.command("merge")

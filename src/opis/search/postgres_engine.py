@@ -97,6 +97,12 @@ class PostgresEngine:
         for rid in record_ids:
             session.execute(text("DELETE FROM search_documents WHERE record_id = :id"), {"id": rid})
 
+    def acquire(self) -> None:
+        """Nothing to take: rows are locked by the transaction that writes them."""
+
+    def collect_garbage(self) -> None:
+        """Nothing to collect: the index is rows of the database."""
+
     def commit(self) -> None:
         """Nothing to do: the index rows commit with the records."""
 

@@ -690,7 +690,10 @@ def import_archive(archive: Archive, path: Path, *, merge: bool = False,
         raise BulkError(f"no file at {path}")
     report = BulkReport("jsonl", path)
     try:
-        with archive.db.transaction() as session, path.open(encoding="utf-8") as f:
+        # The archive's write lock and transaction; the index is rebuilt after the commit
+        # (a crash in between: the record count differs, and the next open rebuilds).
+        with archive.writes.write() as change, path.open(encoding="utf-8") as f:
+            session = change.session
             if not merge and not _is_empty(session):
                 raise BulkError("the database is not empty: import into a new database, or "
                                 "pass --merge to add what is missing and keep what is there")
