@@ -18,14 +18,21 @@ from opis import cli_admin, cli_bulk
 from opis.bench.cli import bench_app
 from opis.cli_common import DbOption, console, err
 from opis.cli_common import open_archive as _open
-from opis.config import allowed_hosts, base_url, data_dir, resolve_database
+from opis.config import (
+    REPLICAS_ENV,
+    ReplicaError,
+    allowed_hosts,
+    base_url,
+    data_dir,
+    replica_urls,
+    resolve_database,
+)
 from opis.search.base import SearchRequest
 from opis.services import reading
 from opis.services.archive import Archive
 from opis.services.export import FORMATS, UnknownFormatError, export
 from opis.services.ingest import IngestProgress, IngestReport, reader_limits
 from opis.services.records import record_json
-from opis.store.db import REPLICAS_ENV, ReplicaError, replica_urls
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="opis: publish, search and cite translated historical documents.")

@@ -7,9 +7,8 @@ and handing out the services that read and write it, one per resource:
 - ``collections`` services/collections.py  curated sets of records
 - ``writes``      services/unit_of_work.py the one write protocol all of them use
 
-The methods below are shorthands for the services'; curation, accounts, harvesting
-(oai.py), export/import (bulk.py) take the archive and write through ``writes`` too.
-"""
+The methods below are shorthands for the services'. Curation, accounts, harvesting and
+export/import take the archive; every write goes through ``writes``."""
 
 from __future__ import annotations
 
@@ -31,6 +30,13 @@ from opis.store import maintenance
 from opis.store.db import Database
 
 
+def open_database(url: str, read_urls: Iterable[str] = ()) -> Database:
+    """The database at ``url``, its schema brought up to date."""
+    db = Database(url, read_urls)
+    db.migrate()
+    return db
+
+
 def open_engine(db: Database) -> SearchEngine:
     """PostgreSQL's own full-text search in its database; Tantivy beside an SQLite file."""
     if db.dialect == "postgresql":
@@ -47,8 +53,7 @@ class Archive:
     """One archive: a database and its search engine, kept in step."""
 
     def __init__(self, url: str, read_urls: Iterable[str] = ()):
-        self.db = Database(url, read_urls)
-        self.db.migrate()
+        self.db = open_database(url, read_urls)
         self.engine = open_engine(self.db)
         self.writes = UnitOfWork(self.db, self.engine)
         self.writes.heal(recount=True)  # what a crash or a deleted index folder left
@@ -63,10 +68,8 @@ class Archive:
         self.engine.close()
         self.db.dispose()
 
-    def reindex(self) -> int:
+    def reindex(self) -> int:  # every record indexed afresh
         return self.writes.rebuild()
-
-    # -- ingest --------------------------------------------------------------------------
 
     def put(self, items: Iterable[Item], **options: Any) -> dict[str, str]:
         return self.ingestion.put(items, **options)
@@ -80,8 +83,6 @@ class Archive:
 
     def ingest_pair(self, translation: Path, original: Path, **options: Any) -> IngestReport:
         return self.ingestion.ingest_pair(translation, original, **options)
-
-    # -- records -------------------------------------------------------------------------
 
     def get(self, record_id: str) -> Record | None:
         return self.records.get(record_id)
@@ -100,8 +101,6 @@ class Archive:
 
     def attachment(self, sha256: str) -> Served | None:
         return self.records.attachment(sha256)
-
-    # -- entities ------------------------------------------------------------------------
 
     def entity(self, entity_id: str) -> Entity | None:
         return self.authority.entity(entity_id)
@@ -126,8 +125,6 @@ class Archive:
 
     def import_authority(self, entities: Iterable[Entity]) -> int:
         return self.authority.import_authority(entities)
-
-    # -- collections ---------------------------------------------------------------------
 
     def collection(self, collection_id: str, *, public: bool = True) -> Collection | None:
         return self.collections.collection(collection_id, public=public)
