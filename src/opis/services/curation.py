@@ -37,6 +37,7 @@ from opis.model.record import (
     Contents,
     Contributor,
     HandwrittenNote,
+    RecordStatus,
     Stamp,
     json_problem,
 )
@@ -444,7 +445,7 @@ class Curator:
         revs = self._revisions(record_id)
         out: list[HistoryEntry] = []
         previous: dict[str, Any] = {}
-        status = "published"
+        status: str = RecordStatus.PUBLISHED.value
         for rev in revs:
             status = rev.data.get("status", status)
             data = {**rev.data, "status": status}
@@ -456,7 +457,7 @@ class Curator:
 
     def revision_data(self, record_id: str, number: int) -> dict[str, Any]:
         revs = self._revisions(record_id)
-        status = "published"
+        status: str = RecordStatus.PUBLISHED.value
         for rev in revs:
             status = rev.data.get("status", status)
             if rev.number == number:
@@ -495,7 +496,7 @@ class Curator:
             audit.add_entry(session, actor=author, action="edit", record_id=record_id,
                             reason=reason, detail={"fields": list(changed),
                                                    "version": state.version + 1})
-            index = "stage" if state.status == "published" else None
+            index = "stage" if state.status == RecordStatus.PUBLISHED else None
             return EditResult(record_id, status, state.version + 1, changed), index, record
 
         return self._write(record_id, change)
@@ -519,18 +520,19 @@ class Curator:
                 return EditResult(record_id, "unchanged", state.version), None, record
             audit.add_entry(session, actor=author, action="restore", record_id=record_id,
                             reason=reason, detail={"from": number, "version": state.version + 1})
-            index = "stage" if state.status == "published" else None
+            index = "stage" if state.status == RecordStatus.PUBLISHED else None
             return EditResult(record_id, "updated", state.version + 1), index, record
 
         return self._write(record_id, change)
 
     def withdraw(self, record_id: str, *, author: str, reason: str) -> EditResult:
         """Hide a record from the public, with a reason; nothing is deleted."""
-        return self._set_status(record_id, "withdrawn", "withdraw", author, reason)
+        return self._set_status(record_id, RecordStatus.WITHDRAWN.value, "withdraw", author, reason)
 
     def reinstate(self, record_id: str, *, author: str, reason: str) -> EditResult:
         """Publish a withdrawn (or unpublished) record again."""
-        return self._set_status(record_id, "published", "reinstate", author, reason)
+        return self._set_status(record_id, RecordStatus.PUBLISHED.value, "reinstate", author,
+                                reason)
 
     def _set_status(self, record_id: str, status: str, action: str, author: str,
                     reason: str) -> EditResult:
@@ -543,7 +545,7 @@ class Curator:
             audit.add_entry(session, actor=author, action=action, record_id=record_id,
                             reason=reason, detail={"from": state.status, "to": status,
                                                    "version": version})
-            index = "stage" if status == "published" else "remove"
+            index = "stage" if status == RecordStatus.PUBLISHED else "remove"
             return EditResult(record_id, status, version), index, state.record
 
         return self._write(record_id, change)

@@ -16,7 +16,7 @@ from opis.enrich.entities import Candidate
 from opis.enrich.language import fill_language
 from opis.model import Record
 from opis.model.entity import Collection, Entity, GlossaryEntry
-from opis.model.record import id_problem
+from opis.model.record import RecordStatus, id_problem
 from opis.model.urls import web_address_problem
 from opis.readers import Item, Limits, ReadError, Rejected, discover, read_path, reader_process
 from opis.readers.combine import combine
@@ -280,7 +280,7 @@ class Ingest:
         for record in changed:
             statuses[record.id] = stored[record.id].change
         for record in written:
-            if stored[record.id].status != "published":  # a withdrawn record stays unfindable
+            if stored[record.id].status != RecordStatus.PUBLISHED:  # withdrawn: unfindable
                 change.remove(record.id)
                 continue
             ents = {m.entity_id: linker.kind_of(m.entity_id) or kinds.get(m.entity_id)
