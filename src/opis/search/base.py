@@ -118,9 +118,10 @@ class SearchEngine(Protocol):
 
     def related(self, entities: dict[str, str], subjects: list[str], exclude: str,
                 limit: int, common: int, session: object
-                ) -> list[tuple[str, float, dict[str, float]]]:
+                ) -> list[tuple[str, float, dict[str, float]]] | None:
         """Records sharing the rarest of these entities (id -> kind) and subjects with
-        record ``exclude``, best first: (id, score, weight of each shared entity)."""
+        record ``exclude``, best first: (id, score, weight of each shared entity); None
+        when the engine keeps no keyword fields to ask, and the caller counts instead."""
         ...
 
     def rebuild(self, items: Iterable[Indexable], session: object) -> int: ...

@@ -112,6 +112,12 @@ class PostgresEngine:
     def close(self) -> None:
         """Nothing to release: the index is the database's."""
 
+    def related(self, entities: dict[str, str], subjects: list[str], exclude: str,
+                limit: int, common: int, session: Session) -> None:
+        """None: full-text rows hold no keyword fields to weigh shared entities by, so
+        the services count them in the database (services/reading.py ``related``)."""
+        return None
+
     def rebuild(self, items: Iterable[Indexable], session: Session) -> int:
         session.execute(text("DELETE FROM search_documents"))
         n = 0
