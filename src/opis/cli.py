@@ -155,13 +155,13 @@ def search(query: Annotated[str, typer.Argument(help='Words, "phrases", prefix*,
 def _day(value: str | None, *, start: bool) -> date | None:
     if not value:
         return None
-    from opis.model.dates import bounds, to_edtf
+    from opis.model.dates import typed_day
 
-    span = bounds(to_edtf(value) or value)
-    if span is None:
+    day = typed_day(value, start=start)
+    if day is None:
         err.print(f"[red]Not a date:[/red] {value} (use YYYY, YYYY-MM or YYYY-MM-DD)")
         raise typer.Exit(2)
-    return span[0] if start else span[1]
+    return day
 
 
 @app.command()

@@ -132,3 +132,15 @@ def bounds(value: str | None) -> tuple[date, date] | None:
         return date(lo.tm_year, lo.tm_mon, lo.tm_mday), date(hi.tm_year, hi.tm_mon, hi.tm_mday)
     except (ValueError, OverflowError, AttributeError):  # open or unbounded intervals
         return None
+
+
+def typed_day(value: str | None, *, start: bool) -> date | None:
+    """The first (or last) day a date someone typed may mean ("1956" -> 1956-01-01 /
+    1956-12-31, "May 1957", "1957-05-X"); None when empty or not a date. The web's
+    search form and the CLI's --from/--to read dates with this one rule."""
+    if not value:
+        return None
+    span = bounds(to_edtf(value) or value.strip())
+    if span is None:
+        return None
+    return span[0] if start else span[1]
