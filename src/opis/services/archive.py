@@ -71,18 +71,19 @@ class Archive:
     def reindex(self) -> int:  # every record indexed afresh
         return self.writes.rebuild()
 
-    def put(self, items: Iterable[Item], **options: Any) -> dict[str, str]:
-        return self.ingestion.put(items, **options)
+    def put(self, items: Iterable[Item], *args: Any, **options: Any) -> dict[str, str]:
+        return self.ingestion.put(items, *args, **options)
 
-    def intake(self, paths: Iterable[Path], **options: Any) -> Intake:
-        return self.ingestion.intake(paths, **options)
+    def intake(self, paths: Iterable[Path], *args: Any, **options: Any) -> Intake:
+        return self.ingestion.intake(paths, *args, **options)
 
     def ingest(self, paths: list[Path], progress: Callable[[IngestProgress], None] | None = None,
-               **options: Any) -> IngestReport:
-        return self.ingestion.ingest(paths, progress, **options)
+               *args: Any, **options: Any) -> IngestReport:
+        return self.ingestion.ingest(paths, progress, *args, **options)
 
-    def ingest_pair(self, translation: Path, original: Path, **options: Any) -> IngestReport:
-        return self.ingestion.ingest_pair(translation, original, **options)
+    def ingest_pair(self, translation: Path, original: Path, *args: Any,
+                    **options: Any) -> IngestReport:
+        return self.ingestion.ingest_pair(translation, original, *args, **options)
 
     def get(self, record_id: str) -> Record | None:
         return self.records.get(record_id)
