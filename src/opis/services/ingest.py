@@ -393,11 +393,11 @@ class Ingest:
             # A complete, checked batch waiting for its turn is stored before the error is
             # reported, as it would have been without the overlap; after a batch failed
             # to store, nothing later is.
-            previous, inflight = inflight, None
-            if previous is not None and not storing:
-                store_batch(previous)
-            elif previous is not None and previous.found is not None:
-                previous.found.cancel()
+            waiting, inflight = inflight, None
+            if waiting is not None and not storing:
+                store_batch(waiting)
+            elif waiting is not None and waiting.found is not None:
+                waiting.found.cancel()
             raise
         return records + refused
 

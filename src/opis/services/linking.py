@@ -166,7 +166,7 @@ class Linker:
                 continue
             mentions.append(Mention(eid, m.start, m.end, m.text, m.field))
             in_record.add(eid)
-            if m.field == "text" and m.start is not None:
+            if m.field == "text" and m.start is not None and m.end is not None:
                 taken.append((m.start, m.end))
         if cands is None:
             cands = extract(record, default_gazetteer())
@@ -183,8 +183,8 @@ class Linker:
                 [i for i, s in enumerate(surname) if s]
         for i in order:
             c = cands[i]
-            if taken and c.start is not None and any(c.start < e and s < c.end
-                                                     for s, e in taken):
+            if taken and c.start is not None and c.end is not None \
+                    and any(c.start < e and s < c.end for s, e in taken):
                 continue
             eid = resolved.get(c.same_as) if c.same_as is not None else None
             if eid is None:

@@ -52,11 +52,12 @@ class Change:
         """Stage ``record``'s index entry (entity kinds and collections looked up unless
         given), as every write path builds it."""
         if kinds is None or None in kinds.values():
-            kinds = entity_store.kinds_of(self.session,
-                                          {m.entity_id for m in record.mentions})
+            known = entity_store.kinds_of(self.session, {m.entity_id for m in record.mentions})
+        else:
+            known = {e: k for e, k in kinds.items() if k is not None}
         if member_of is None:
             member_of = collections.collections_of(self.session, record.id)
-        self._engine.stage([Indexable(record, kinds, member_of)], self.session)
+        self._engine.stage([Indexable(record, known, member_of)], self.session)
         self.touched.append(record.id)
 
     def remove(self, record_id: str) -> None:
