@@ -554,7 +554,7 @@ class Curator:
                change: Callable[[Session, RecordState],
                                 tuple[EditResult, str | None, Record]]) -> EditResult:
         try:
-            with self.writes.write(wait=INDEX_WAIT_SECONDS) as write:
+            with self.writes.write(wait=INDEX_WAIT_SECONDS, defer_index_errors=True) as write:
                 session = write.session
                 if not audit.lock_record(session, record_id):
                     raise NotFound(f"no record with id {record_id}")

@@ -92,10 +92,14 @@ class UnitOfWork:
         self.behind = False  # an index commit failed: heal before the next write
 
     @contextmanager
-    def write(self, wait: float = 0.0) -> Iterator[Change]:
+    def write(self, wait: float = 0.0, *, defer_index_errors: bool = False
+              ) -> Iterator[Change]:
         """One write: what the block does in ``change.session`` is committed with its
         index changes, or neither is. ``wait`` is how long to wait for an index another
-        process holds (then IndexLocked)."""
+        process holds (then IndexLocked). An index that cannot commit after the database
+        did is healed by the next write either way; with ``defer_index_errors`` (a
+        curator's edit, which is saved) the error is only logged, else it is raised
+        (an ingest reports it)."""
         with self.lock:
             self.acquire(wait)
             if self.behind:
@@ -109,7 +113,7 @@ class UnitOfWork:
                 self.engine.rollback()
                 raise
             if change.touched:
-                self._commit_index(change.touched)
+                self._commit_index(change.touched, defer_index_errors)
 
     def acquire(self, wait: float = 0.0) -> None:
         """Take the index for writing, waiting up to ``wait`` seconds for another process
@@ -124,7 +128,7 @@ class UnitOfWork:
                     raise
                 time.sleep(0.05)
 
-    def _commit_index(self, ids: list[str]) -> None:
+    def _commit_index(self, ids: list[str], defer: bool = True) -> None:
         """The database has the change: an index that cannot commit now (a full disk)
         must not turn it into an error. The journal keeps the records, and the next
         write (or the next open) re-indexes them."""
@@ -135,6 +139,8 @@ class UnitOfWork:
                         "brought up to date at the next write", ", ".join(ids[:5]), e)
             self.engine.rollback()
             self.behind = True
+            if not defer:
+                raise
             return
         try:
             with self.db.transaction() as session:
