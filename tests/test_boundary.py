@@ -444,7 +444,7 @@ def legacy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
     """An archive holding ids from before they were checked."""
     archive = Archive(str(tmp_path / "legacy.db"))
     with monkeypatch.context() as m:
-        m.setattr("opis.services.archive.id_problem", lambda _rid: None, raising=False)
+        m.setattr("opis.services.ingest.id_problem", lambda _rid: None, raising=False)
         archive.put([sample_record(rid, f"Legacy record {i}") for i, rid in
                      enumerate(LEGACY_IDS)])
     seeded = seed(archive)

@@ -12,6 +12,7 @@ from opis.cli import app
 from opis.enrich.entities import extract
 from opis.readers.wcda_text import parse
 from opis.search.base import SearchRequest
+from opis.services import reading
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = DATA / "wcda_114165.txt"
@@ -164,9 +165,9 @@ def test_facets_for_entities_and_metadata(archive):
 def test_co_mentions_and_network(archive):
     _load(archive)
     kim = _person(archive, "Kim Il Sung")
-    companions = {e.preferred: n for e, n in archive.co_mentioned(kim.id, "person")}
+    companions = {name: n for _, name, n in reading.co_mentioned(archive, kim.id, "person")}
     assert companions.get("Anastas Mikoyan") == 1
-    net = archive.network(kim.id)
+    net = reading.network(archive, kim.id)
     assert any(n["center"] for n in net["nodes"])
     assert all(e["weight"] >= 1 for e in net["edges"])
 

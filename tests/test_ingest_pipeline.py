@@ -244,7 +244,7 @@ def test_the_cycle_collector_is_paused_during_an_ingest_and_restored_after(tmp_p
 
     seen = []
     real = pipeline.collect_garbage
-    monkeypatch.setattr("opis.services.archive.collect_garbage",
+    monkeypatch.setattr("opis.services.ingest.collect_garbage",
                         lambda: (seen.append(gc.isenabled()), real()))
     src = many_records(tmp_path / "in.jsonl", 30)
     archive = Archive(str(tmp_path / "a.db"))

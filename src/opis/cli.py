@@ -19,17 +19,21 @@ from opis import cli_admin, cli_bulk
 from opis.cli_common import DbOption, console, err
 from opis.cli_common import open_archive as _open
 from opis.config import (
+    REPLICAS_ENV,
+    ReplicaError,
     allowed_hosts,
     base_url,
     default_database,
+    replica_urls,
     resolve_database,
     shown_database,
 )
 from opis.search.base import SearchRequest
-from opis.services.archive import Archive, IngestProgress, IngestReport, reader_limits
+from opis.services import reading
+from opis.services.archive import Archive
 from opis.services.export import FORMATS, UnknownFormatError, export
+from opis.services.ingest import IngestProgress, IngestReport, reader_limits
 from opis.services.records import record_json
-from opis.store.db import REPLICAS_ENV, ReplicaError, replica_urls
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="opis: publish, search and cite translated historical documents.")
@@ -172,13 +176,13 @@ def search(query: Annotated[str, typer.Argument(help='Words, "phrases", prefix*,
 def _day(value: str | None, *, start: bool) -> date | None:
     if not value:
         return None
-    from opis.model.dates import bounds, to_edtf
+    from opis.model.dates import typed_day
 
-    span = bounds(to_edtf(value) or value)
-    if span is None:
+    day = typed_day(value, start=start)
+    if day is None:
         err.print(f"[red]Not a date:[/red] {value} (use YYYY, YYYY-MM or YYYY-MM-DD)")
         raise typer.Exit(2)
-    return span[0] if start else span[1]
+    return day
 
 
 @app.command()
@@ -362,12 +366,12 @@ def entities_show(entity_id: str, db: DbOption = None) -> None:
         err.print(f"[red]No entity with id {entity_id}[/red]")
         raise typer.Exit(1)
     docs = archive.entity_records(entity_id, 20)
-    companions = archive.co_mentioned(entity_id, limit=10)
+    companions = reading.co_mentioned(archive, entity_id, limit=10)
     archive.close()
     print(json.dumps({**entity.__dict__, "records": [
         {"id": r.id, "title": r.title, "mentions": n} for r, n in docs],
-        "co_mentioned": [{"id": e.id, "preferred": e.preferred, "shared": n}
-                         for e, n in companions]}, ensure_ascii=False, indent=2))
+        "co_mentioned": [{"id": eid, "preferred": name, "shared": n}
+                         for eid, name, n in companions]}, ensure_ascii=False, indent=2))
 
 
 @entities_app.command("merge")

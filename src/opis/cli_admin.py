@@ -29,9 +29,8 @@ from opis.services.accounts import (
     as_utc,
     token_status,
 )
-from opis.services.archive import Archive
+from opis.services.archive import Archive, Database, open_database
 from opis.services.backup import FORMATS, BackupError, backup, files_folder, restore
-from opis.store.db import Database
 
 user_app = typer.Typer(add_completion=False, no_args_is_help=True,
                        help="Accounts: admins, editors and readers.")
@@ -43,8 +42,7 @@ token_app = typer.Typer(add_completion=False, no_args_is_help=True,
 def _database(db: str | None) -> Database:
     url = resolve_database(db)
     try:
-        database = Database(url)
-        database.migrate()
+        database = open_database(url)
     except Exception as e:  # a bad URL or an unreachable server: say so, no traceback
         err.print(f"[red]Cannot open the database {url}:[/red] {e.__class__.__name__}: {e}")
         raise typer.Exit(2) from None

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
+
+REPLICAS_ENV = "OPIS_READ_REPLICAS"
+
+
+class ReplicaError(ValueError):
+    """Read replicas configured where they cannot work; the message says what to do."""
 
 
 def data_dir() -> Path:
@@ -50,3 +57,13 @@ def allowed_hosts() -> list[str]:
     requests may be addressed to; others get 400. Empty when unset."""
     return [h.strip() for h in os.environ.get("OPIS_ALLOWED_HOSTS", "").split(",")
             if h.strip()]
+
+
+def replica_urls(options: Iterable[str] | None = None,
+                 env: Mapping[str, str] | None = None) -> list[str]:
+    """The read replicas: ``--read-replica`` values when given, else ``OPIS_READ_REPLICAS``
+    (comma-separated). Blank entries are dropped."""
+    values = list(options or [])
+    if not values:
+        values = (env if env is not None else os.environ).get(REPLICAS_ENV, "").split(",")
+    return [v.strip() for v in values if v and v.strip()]

@@ -13,53 +13,27 @@ ones use the high-accuracy models, loaded on first need (several seconds, ~350 M
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-
-from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
 from opis.model import Contents, Record
-
-LANGUAGES = (
-    "en", "ru", "ko", "zh", "ja", "de", "fr", "pl", "cs", "hu", "ro", "bg", "vi", "mn", "es", "it",
+from opis.model.language_detection import (  # noqa: F401 - this module's public names too
+    _LETTER,
+    LANGUAGES,
+    MIN_LETTERS,
+    SAMPLE,
+    SHORT_TEXT,
+    _detector,
+    detect_language,
 )
-# lingua's own threshold: below this many characters its high-accuracy mode pays off.
-SHORT_TEXT = 120
-# Fewer letters than this say nothing about a language ("№ 2", "1956").
-MIN_LETTERS = 3
+
 # Paragraphs with fewer letters than this (alphabets, CJK characters) follow a
 # neighbour in the same script.
 SHORT_PARAGRAPH = (30, 8)
-# Long texts are judged on a sample: the start, middle and end, this many characters each.
-SAMPLE = 8000
 
-_LETTER = re.compile(r"[^\W\d_]")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\f\v\r]*\n\s*")
 _CYRILLIC = re.compile(r"[\u0400-\u052f]")
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
-@lru_cache(maxsize=2)
-def _detector(short: bool) -> LanguageDetector:
-    codes = [getattr(IsoCode639_1, code.upper()) for code in LANGUAGES]
-    builder = LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
-    if not short:
-        builder = builder.with_low_accuracy_mode()
-    return builder.build()
-
-
-def detect_language(text: str) -> str | None:
-    """The ISO 639-1 code of the text's language, or None when it cannot be told."""
-    if len(_LETTER.findall(text[: SAMPLE * 3])) < MIN_LETTERS:
-        return None
-    if len(text) > SAMPLE * 3:
-        middle = len(text) // 2
-        text = "\n".join(
-            (text[:SAMPLE], text[middle - SAMPLE // 2 : middle + SAMPLE // 2], text[-SAMPLE:])
-        )
-    language = _detector(len(text) < SHORT_TEXT).detect_language_of(text)
-    return language.iso_code_639_1.name.lower() if language else None
 
 
 def paragraph_languages(text: str) -> list[tuple[int, int, str]]:

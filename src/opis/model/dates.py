@@ -207,3 +207,15 @@ def _range(a: tuple[str, str, str], b: tuple[str, str, str], qa: str, qb: str) -
     left = _qualified(" ".join(p for p in a if p), qa)
     right = _qualified(" ".join(p for p in b if p), qb)
     return f"{left} – {right}"
+
+
+def typed_day(value: str | None, *, start: bool) -> date | None:
+    """The first (or last) day a date someone typed may mean ("1956" -> 1956-01-01 /
+    1956-12-31, "May 1957", "1957-05-X"); None when empty or not a date. The web's
+    search form and the CLI's --from/--to read dates with this one rule."""
+    if not value:
+        return None
+    span = bounds(to_edtf(value) or value.strip())
+    if span is None:
+        return None
+    return span[0] if start else span[1]

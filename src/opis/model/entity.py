@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-ENTITY_KINDS = ("person", "organization", "place", "event")
+
+class EntityKind(StrEnum):
+    """What an authority record names; the value is what the database, the index's
+    facet fields and the URLs (/person/...) use."""
+
+    PERSON = "person"
+    ORGANIZATION = "organization"
+    PLACE = "place"
+    EVENT = "event"
+
+
+ENTITY_KINDS = tuple(kind.value for kind in EntityKind)
 
 
 @dataclass

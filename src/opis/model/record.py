@@ -9,9 +9,20 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from typing import Any
 
 from opis.model.entity import Mention
+
+
+class RecordStatus(StrEnum):
+    """Whether the public sees a record. Nothing is deleted: a withdrawn record keeps
+    its revisions and comes back when reinstated. Equal to its string value, as the
+    database stores it."""
+
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+
 
 # Annotation kinds, named after TEI P5 where one matches (see docs/apparatus.md).
 ANNOTATION_KINDS: dict[str, str] = {

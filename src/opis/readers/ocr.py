@@ -9,9 +9,8 @@ This module also builds the record of a scan or PDF: an optional sidecar file of
 metadata (the Markdown reader's front-matter keys), the page list, and the source
 file as an attachment with its SHA-256.
 
-It reaches above the model layer once, for ``opis.enrich.language.detect_language``
-(a pure function of text): choosing the right Tesseract pack for a scan of unknown
-language needs the language of a first reading.
+Choosing the right Tesseract pack for a scan of unknown language needs the language
+of a first reading: ``opis.model.language_detection.detect_language``.
 """
 
 from __future__ import annotations
@@ -33,8 +32,8 @@ import pytesseract
 import yaml
 from PIL import Image, ImageOps
 
-from opis.enrich.language import detect_language
 from opis.model import Contents, Record
+from opis.model.language_detection import detect_language
 from opis.readers.base import ReadError
 from opis.readers.limits import Limits
 from opis.readers.markdown import record_from_front_matter, slug

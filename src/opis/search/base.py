@@ -83,18 +83,48 @@ class SearchResult:
     facets_sampled: float | None = None
 
 
+class EngineError(Exception):
+    """Base of the errors an engine raises for the services to act on."""
+
+
+class IndexLocked(EngineError, ValueError):
+    """Another process holds the index for writing (Tantivy has one writer per index:
+    an ingest elsewhere). The write can be tried again once that process is done."""
+
+
 class SearchEngine(Protocol):
-    """What the services need from an engine. ``stage``/``commit`` follow the store's
-    transaction so a failed ingest leaves neither a record nor an index entry."""
+    """What the services need from an engine. ``stage``/``remove`` are staged with the
+    store's transaction and go out with ``commit`` (or are dropped by ``rollback``), so
+    a failed write leaves neither a record nor an index entry; only
+    services/unit_of_work.py calls the writing half. Both engines implement all of it."""
+
+    def acquire(self) -> None:
+        """Take the index for writing now; IndexLocked while another process has it."""
 
     def stage(self, items: Iterable[Indexable], session: object) -> None: ...
+
+    def remove(self, record_ids: Iterable[str], session: object) -> None: ...
 
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
 
+    def collect_garbage(self) -> None:
+        """Remove what a process killed inside an index commit left behind, then let
+        the writer go; IndexLocked when another process is writing (it is alive)."""
+
+    def close(self) -> None: ...
+
     def search(self, request: SearchRequest, node: Node | None,
                session: object) -> SearchResult: ...
+
+    def related(self, entities: dict[str, str], subjects: list[str], exclude: str,
+                limit: int, common: int, session: object
+                ) -> list[tuple[str, float, dict[str, float]]] | None:
+        """Records sharing the rarest of these entities (id -> kind) and subjects with
+        record ``exclude``, best first: (id, score, weight of each shared entity); None
+        when the engine keeps no keyword fields to ask, and the caller counts instead."""
+        ...
 
     def rebuild(self, items: Iterable[Indexable], session: object) -> int: ...
 

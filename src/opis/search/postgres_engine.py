@@ -103,6 +103,12 @@ class PostgresEngine:
         for rid in record_ids:
             session.execute(text("DELETE FROM search_documents WHERE record_id = :id"), {"id": rid})
 
+    def acquire(self) -> None:
+        """Nothing to take: rows are locked by the transaction that writes them."""
+
+    def collect_garbage(self) -> None:
+        """Nothing to collect: the index is rows of the database."""
+
     def commit(self) -> None:
         """Nothing to do: the index rows commit with the records."""
 
@@ -111,6 +117,12 @@ class PostgresEngine:
 
     def close(self) -> None:
         """Nothing to release: the index is the database's."""
+
+    def related(self, entities: dict[str, str], subjects: list[str], exclude: str,
+                limit: int, common: int, session: Session) -> None:
+        """None: full-text rows hold no keyword fields to weigh shared entities by, so
+        the services count them in the database (services/reading.py ``related``)."""
+        return None
 
     def rebuild(self, items: Iterable[Indexable], session: Session) -> int:
         session.execute(text("DELETE FROM search_documents"))

@@ -24,6 +24,7 @@ from opis.search.base import (
     FACETS,
     Hit,
     Indexable,
+    IndexLocked,
     SearchRequest,
     SearchResult,
     char_spans,
@@ -210,8 +211,25 @@ class TantivyEngine:
     @property
     def writer(self) -> tantivy.IndexWriter:
         if self._writer is None:
-            self._writer = self.index.writer(64_000_000, 1)
+            try:
+                self._writer = self.index.writer(64_000_000, 1)
+            except ValueError as e:
+                if "Lock" not in str(e):  # Tantivy names its lockfile, nothing typed
+                    raise
+                raise IndexLocked(f"the search index {self.path} is being written by "
+                                  "another process (an ingest?)") from None
         return self._writer
+
+    def acquire(self) -> None:
+        self.writer  # noqa: B018 - creating the writer takes the lock
+
+    def collect_garbage(self) -> None:
+        """A process killed inside a Tantivy commit leaves files no commit refers to; the
+        next commit that deletes from the same segment would try to create one of them
+        again and fail. Tantivy removes them when asked; then the writer is let go, so
+        that until this process writes it blocks no ingest."""
+        self.writer.garbage_collect_files()
+        self.close()
 
     def close(self) -> None:
         if self._writer is not None:
@@ -375,7 +393,8 @@ class TantivyEngine:
                             facets_sampled=sampled)
 
     def related(self, entities: dict[str, str], subjects: list[str], exclude: str,
-                limit: int, common: int) -> list[tuple[str, float, dict[str, float]]]:
+                limit: int, common: int, session: object = None
+                ) -> list[tuple[str, float, dict[str, float]]]:
         """Records sharing the rarest of these entities (id -> kind) and subjects: a
         "more like this" over the keyword fields, where BM25 weighs each shared entity by
         its rarity. Entities in more than ``common`` records say nothing and are left

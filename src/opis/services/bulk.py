@@ -690,7 +690,11 @@ def import_archive(archive: Archive, path: Path, *, merge: bool = False,
         raise BulkError(f"no file at {path}")
     report = BulkReport("jsonl", path)
     try:
-        with archive.db.transaction() as session, path.open(encoding="utf-8") as f:
+        # The archive's write lock and one transaction, nothing staged; the index is
+        # rebuilt through the unit of work after the commit (a crash in between: the
+        # record count differs, and the next open rebuilds).
+        with archive.writes.lock, archive.db.transaction() as session, \
+                path.open(encoding="utf-8") as f:
             if not merge and not _is_empty(session):
                 raise BulkError("the database is not empty: import into a new database, or "
                                 "pass --merge to add what is missing and keep what is there")

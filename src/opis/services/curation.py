@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-import time
 import typing
 from bisect import bisect_right
 from collections.abc import Callable
@@ -38,10 +37,12 @@ from opis.model.record import (
     Contents,
     Contributor,
     HandwrittenNote,
+    RecordStatus,
     Stamp,
     json_problem,
 )
 from opis.model.urls import web_address_problem
+from opis.search.base import IndexLocked
 from opis.services.archive import Archive
 from opis.store import audit
 from opis.store import records as store
@@ -421,11 +422,9 @@ class Curator:
     def __init__(self, archive: Archive):
         self.archive = archive
         self.db = archive.db
-        # One writer at a time per process: Tantivy has one writer and commits
-        # everything staged, so interleaved writes could commit each other's entries.
-        self._lock = archive.write_lock  # the archive's writes and ours never interleave
-        self._index_behind = False  # an index commit failed: heal before the next write
-        self._collect_index_garbage()
+        # The archive's one write protocol: its lock, its journal, both commits.
+        self.writes = archive.writes
+        self.writes.collect_garbage()
         self.heal_index()
 
     # -- reading ------------------------------------------------------------------------------
@@ -446,7 +445,7 @@ class Curator:
         revs = self._revisions(record_id)
         out: list[HistoryEntry] = []
         previous: dict[str, Any] = {}
-        status = "published"
+        status: str = RecordStatus.PUBLISHED.value
         for rev in revs:
             status = rev.data.get("status", status)
             data = {**rev.data, "status": status}
@@ -458,7 +457,7 @@ class Curator:
 
     def revision_data(self, record_id: str, number: int) -> dict[str, Any]:
         revs = self._revisions(record_id)
-        status = "published"
+        status: str = RecordStatus.PUBLISHED.value
         for rev in revs:
             status = rev.data.get("status", status)
             if rev.number == number:
@@ -497,7 +496,7 @@ class Curator:
             audit.add_entry(session, actor=author, action="edit", record_id=record_id,
                             reason=reason, detail={"fields": list(changed),
                                                    "version": state.version + 1})
-            index = "stage" if state.status == "published" else None
+            index = "stage" if state.status == RecordStatus.PUBLISHED else None
             return EditResult(record_id, status, state.version + 1, changed), index, record
 
         return self._write(record_id, change)
@@ -521,18 +520,19 @@ class Curator:
                 return EditResult(record_id, "unchanged", state.version), None, record
             audit.add_entry(session, actor=author, action="restore", record_id=record_id,
                             reason=reason, detail={"from": number, "version": state.version + 1})
-            index = "stage" if state.status == "published" else None
+            index = "stage" if state.status == RecordStatus.PUBLISHED else None
             return EditResult(record_id, "updated", state.version + 1), index, record
 
         return self._write(record_id, change)
 
     def withdraw(self, record_id: str, *, author: str, reason: str) -> EditResult:
         """Hide a record from the public, with a reason; nothing is deleted."""
-        return self._set_status(record_id, "withdrawn", "withdraw", author, reason)
+        return self._set_status(record_id, RecordStatus.WITHDRAWN.value, "withdraw", author, reason)
 
     def reinstate(self, record_id: str, *, author: str, reason: str) -> EditResult:
         """Publish a withdrawn (or unpublished) record again."""
-        return self._set_status(record_id, "published", "reinstate", author, reason)
+        return self._set_status(record_id, RecordStatus.PUBLISHED.value, "reinstate", author,
+                                reason)
 
     def _set_status(self, record_id: str, status: str, action: str, author: str,
                     reason: str) -> EditResult:
@@ -545,7 +545,7 @@ class Curator:
             audit.add_entry(session, actor=author, action=action, record_id=record_id,
                             reason=reason, detail={"from": state.status, "to": status,
                                                    "version": version})
-            index = "stage" if status == "published" else "remove"
+            index = "stage" if status == RecordStatus.PUBLISHED else "remove"
             return EditResult(record_id, status, version), index, state.record
 
         return self._write(record_id, change)
@@ -553,129 +553,28 @@ class Curator:
     def _write(self, record_id: str,
                change: Callable[[Session, RecordState],
                                 tuple[EditResult, str | None, Record]]) -> EditResult:
-        engine = self.archive.engine
-        with self._lock:
-            self._acquire_index()
-            if self._index_behind:
-                self._heal_quietly()
-            try:
-                with self.db.transaction() as session:
-                    if not audit.lock_record(session, record_id):
-                        raise NotFound(f"no record with id {record_id}")
-                    state = audit.record_state(session, record_id)
-                    assert state is not None
-                    result, index, record = change(session, state)
-                    if index:
-                        audit.mark_pending(session, [record_id])
-                        if index == "stage":
-                            engine.stage([self._indexable(session, record)], session)
-                        else:
-                            engine.remove([record_id], session)
-            except (OperationalError, InterfaceError, PoolTimeout) as e:
-                engine.rollback()
-                raise NotSaved("Nothing was saved: the database could not write it ("
-                               + _why(e) + "). Try again in a minute; sending the same "
-                               "change again never saves it twice") from e
-            except BaseException:
-                engine.rollback()
-                raise
-            if index:
-                self._commit_index(record_id)
-        return result
-
-    def _commit_index(self, record_id: str) -> None:
-        """The database has the change: a search index that cannot commit now (a full
-        disk) must not turn it into an error. The record's pending note stays, and the
-        next write (or the next start) re-indexes it."""
-        engine = self.archive.engine
         try:
-            engine.commit()
-        except Exception as e:  # noqa: BLE001 - any index failure: the edit stands
-            log.warning("saved %s, but the search index could not commit (%s); it will be "
-                        "brought up to date at the next write", record_id, e)
-            engine.rollback()
-            self._index_behind = True
-            return
-        try:
-            with self.db.transaction() as session:
-                audit.clear_pending(session, [record_id])
+            with self.writes.write(wait=INDEX_WAIT_SECONDS, defer_index_errors=True) as write:
+                session = write.session
+                if not audit.lock_record(session, record_id):
+                    raise NotFound(f"no record with id {record_id}")
+                state = audit.record_state(session, record_id)
+                assert state is not None
+                result, index, record = change(session, state)
+                if index == "stage":
+                    write.index(record)
+                elif index == "remove":
+                    write.remove(record_id)
+        except IndexLocked:
+            raise IndexBusy("the search index is being written by another process "
+                            "(an ingest?); try again in a minute") from None
         except (OperationalError, InterfaceError, PoolTimeout) as e:
-            log.warning("could not clear %s's index note (%s); it is re-indexed later",
-                        record_id, _why(e))
-
-    def _heal_quietly(self) -> None:
-        try:
-            self.heal_index()
-            self._index_behind = False
-        except Exception as e:  # noqa: BLE001 - still failing: try at the next write
-            log.warning("the search index is still behind the database (%s)", e)
-            self.archive.engine.rollback()
-
-    def _collect_index_garbage(self) -> None:
-        """A process killed inside a Tantivy commit leaves files no commit refers to; the
-        next commit that deletes from the same segment would try to create one of them
-        again and fail. Tantivy removes them when asked, so ask before the first write,
-        then let the writer go: until it edits, this process blocks no ingest."""
-        engine = self.archive.engine
-        if not hasattr(type(engine), "writer"):  # PostgreSQL: the index is in the database
-            return
-        try:
-            engine.writer.garbage_collect_files()
-        except ValueError as e:
-            if "Lock" not in str(e):
-                raise
-            return  # another process (an ingest) is writing; it is alive, nothing to collect
-        engine.close()
-
-    def _acquire_index(self, wait: float | None = None) -> None:
-        """Wait (bounded) for Tantivy's writer lock, which an ingest in another process
-        may hold; IndexBusy when it stays taken."""
-        engine = self.archive.engine
-        if not hasattr(type(engine), "writer"):
-            return
-        deadline = time.monotonic() + (INDEX_WAIT_SECONDS if wait is None else wait)
-        while True:
-            try:
-                engine.writer  # noqa: B018 - creating the writer takes the lock
-                return
-            except ValueError as e:
-                if "Lock" not in str(e):
-                    raise
-                if time.monotonic() > deadline:
-                    raise IndexBusy("the search index is being written by another process "
-                                    "(an ingest?); try again in a minute") from None
-                time.sleep(0.05)
-
-    def _indexable(self, session: Session, record: Record) -> Any:
-        """The index entry as the archive builds it (entity kinds, collections), so an
-        edited record is indexed exactly as an ingested one."""
-        return self.archive._indexable(session, record)
+            raise NotSaved("Nothing was saved: the database could not write it ("
+                           + _why(e) + "). Try again in a minute; sending the same "
+                           "change again never saves it twice") from e
+        return result
 
     def heal_index(self) -> int:
         """Bring index entries noted in ``index_pending`` (a crash between the database
-        commit and the index commit) back in step with their records."""
-        with self.db.primary_sessions() as session:
-            ids = audit.pending(session)
-        if not ids:
-            return 0
-        engine = self.archive.engine
-        with self._lock:
-            try:
-                self._acquire_index(wait=0)
-            except IndexBusy:
-                return 0  # the writer holding the index heals it when this process next writes
-            try:
-                with self.db.transaction() as session:
-                    for rid in ids:
-                        state = audit.record_state(session, rid)
-                        if state is not None and state.status == "published":
-                            engine.stage([self._indexable(session, state.record)], session)
-                        else:
-                            engine.remove([rid], session)
-            except BaseException:
-                engine.rollback()
-                raise
-            engine.commit()
-            with self.db.transaction() as session:
-                audit.clear_pending(session, ids)
-        return len(ids)
+        commit and the index commit) back in step with their records; the number healed."""
+        return self.writes.heal()

@@ -392,7 +392,7 @@ def subject_index(archive: Archive, snapshot: Snapshot | None = None
     return (snapshot or Snapshot(archive)).get("subjects", build)
 
 
-def _related_by_index(archive: Archive, record: Record, limit: int) -> list[Related]:
+def _related_by_index(archive: Archive, record: Record, limit: int) -> list[Related] | None:
     """``related`` through the search index: a few milliseconds at a million records,
     where counting every entity's records in the database took seconds."""
     mine = list(dict.fromkeys(m.entity_id for m in record.mentions))
@@ -400,7 +400,9 @@ def _related_by_index(archive: Archive, record: Record, limit: int) -> list[Rela
     with archive.db.sessions() as session:
         kinds = entity_store.kinds_of(session, mine)
         hits = archive.engine.related({e: kinds[e] for e in mine if e in kinds}, subjects,
-                                      record.id, limit, COMMON_ENTITY)
+                                      record.id, limit, COMMON_ENTITY, session)
+        if hits is None:  # the engine has no keyword index to ask (PostgreSQL)
+            return None
         ids = [rid for rid, _, _ in hits]
         shared: dict[str, list[str]] = defaultdict(list)
         weight = hits[0][2] if hits else {}
@@ -476,8 +478,9 @@ def related(archive: Archive, record: Record, limit: int = 5,
     Each shared entity weighs log(N / records naming it) and each shared subject half
     again as much, so a shared obscure official counts for more than a shared "China".
     """
-    if hasattr(archive.engine, "related"):
-        return _related_by_index(archive, record, limit)
+    by_index = _related_by_index(archive, record, limit)
+    if by_index is not None:
+        return by_index
     index = subject_index(archive, snapshot)
     mine = list(dict.fromkeys(m.entity_id for m in record.mentions))
     scores: dict[str, float] = defaultdict(float)

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,8 +26,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from opis.config import REPLICAS_ENV, ReplicaError, replica_urls  # noqa: F401 - once here
+
 MIGRATIONS = Path(__file__).parent / "migrations"
-REPLICAS_ENV = "OPIS_READ_REPLICAS"
 # A replica that could not be reached is left alone this long before it is tried again,
 # so that a down replica costs one failed connection per interval, not one per request.
 REPLICA_RETRY_SECONDS = 30.0
@@ -37,25 +37,11 @@ REPLICA_CONNECT_TIMEOUT = 3  # seconds; a replica that does not answer falls bac
 log = logging.getLogger("opis.db")
 
 
-class ReplicaError(ValueError):
-    """Read replicas configured where they cannot work; the message says what to do."""
-
-
 def database_url(value: str) -> str:
     """Accept a URL or a plain file path (which means SQLite)."""
     if "://" in value:
         return value
     return f"sqlite:///{Path(value).expanduser().resolve()}"
-
-
-def replica_urls(options: Iterable[str] | None = None,
-                 env: Mapping[str, str] | None = None) -> list[str]:
-    """The read replicas: ``--read-replica`` values when given, else ``OPIS_READ_REPLICAS``
-    (comma-separated). Blank entries are dropped."""
-    values = list(options or [])
-    if not values:
-        values = (env if env is not None else os.environ).get(REPLICAS_ENV, "").split(",")
-    return [v.strip() for v in values if v and v.strip()]
 
 
 def safe_url(url: str) -> str:

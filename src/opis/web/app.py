@@ -202,8 +202,7 @@ def create_app_from_env(archive: Archive | None = None) -> FastAPI:
     ``OPIS_READ_ONLY=1`` every request that could write is refused with 503, except
     OAI-PMH's POST (a read)."""
     if archive is None:
-        from opis.config import resolve_database
-        from opis.store.db import replica_urls
+        from opis.config import replica_urls, resolve_database
 
         archive = Archive(resolve_database(None), replica_urls())
     app = create_app(archive)

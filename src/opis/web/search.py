@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -18,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import Field
 
 from opis.model import Record
-from opis.model.dates import bounds, to_edtf
+from opis.model.dates import typed_day as parse_day
 from opis.model.languages import language_name
 from opis.search.base import ENTITY_FACETS, MAX_RESULT_WINDOW, Hit, SearchRequest
 from opis.search.query import Name, Node, Not, Phrase, Prefix, Term, positive_terms
@@ -43,16 +42,6 @@ MAX_VALUES = 20  # per filter parameter: a URL is no place for hundreds
 # engines raise, so it is refused like any other bad parameter (400 naming it).
 MIN_YEAR, MAX_YEAR = -9999, 9999
 YearInt = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
-
-
-def parse_day(value: str | None, *, start: bool) -> date | None:
-    """The first (or last) day a typed date may mean: "1956" -> 1956-01-01 / 1956-12-31."""
-    if not value:
-        return None
-    span = bounds(to_edtf(value) or value.strip())
-    if span is None:
-        return None
-    return span[0] if start else span[1]
 
 
 def entity_id(kind: str, value: str) -> str:
