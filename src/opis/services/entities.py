@@ -10,6 +10,7 @@ from functools import lru_cache
 from sqlalchemy.orm import Session
 
 from opis.enrich.entities import Candidate, extract
+from opis.enrich.persons_list import PersonEntry, parse_entry, see_forms, see_matches
 from opis.model import Record
 from opis.model.entity import Entity, GlossaryEntry, Mention
 from opis.model.headings import split_heading
@@ -34,6 +35,8 @@ class FileContext:
 
     reader_ids: dict[str, str] = field(default_factory=dict)
     glossary: dict[str, GlossaryEntry] = field(default_factory=dict)
+    # Persons-list "see" entries ("Yang, Dr.: see You Chan Yang") waiting for their target.
+    see_refs: dict[str, tuple[PersonEntry, Entity]] = field(default_factory=dict)
     # Stored mention counts of rival entities (sharing a key), asked once per file: they
     # only break ties between rivals, and counting a popular name's mentions again for
     # every batch would make ingest slower as the archive grows.
@@ -57,6 +60,7 @@ class Linker:
         self.session = session
         context = context or FileContext()
         self.reader_ids = context.reader_ids  # ids a reader gave -> stored entity ids
+        self.see_refs = context.see_refs
         self.glossary = context.glossary
         self._by_key: dict[tuple[str, str], list[str]] = {}  # (kind, key) -> entity ids
         self._known_keys: set[str] = set()
@@ -124,17 +128,45 @@ class Linker:
 
     # -- authority items that readers yield (FRUS persons and terms lists) ---------------
 
-    def add_reader_entity(self, entity: Entity) -> str:
-        preferred, variants = split_heading(entity.preferred) if "," in entity.preferred \
-            else (entity.preferred, [])
-        spellings = [s for s in dict.fromkeys([entity.preferred, *variants, *entity.variants])
-                     if s != preferred]
+    def add_reader_entity(self, entity: Entity) -> str | None:
+        """A persons-list entry as an authority record (enrich/persons_list.py reads its
+        shape); a "see" entry becomes the record of the entry it points to."""
+        entry = parse_entry(entity.preferred, entity.description)
+        if entry.see:
+            self.see_refs[entity.id] = (entry, entity)
+            return None
+        spellings = [s for s in dict.fromkeys([entity.preferred, *entry.variants,
+                                               *entity.variants]) if s != entry.preferred]
         ident = dict(entity.identifiers)
         ident.setdefault("source_id", entity.id)
-        known = Known(entity.kind, preferred, tuple(spellings), entity.description)
-        eid, _ = self._resolve_known(entity.kind, preferred, known, set(), ident)
+        known = Known(entity.kind, entry.preferred, tuple(spellings), entity.description)
+        eid, _ = self._resolve_known(entity.kind, entry.preferred, known, set(), ident)
         self.reader_ids[entity.id] = eid
+        for ref, (alias, _) in list(self.see_refs.items()):
+            if see_matches(alias.see, [entry.preferred, *spellings]):
+                self._alias(ref, alias, eid)
         return eid
+
+    def _alias(self, ref: str, alias: PersonEntry, eid: str) -> None:
+        """A "see" entry's name is one more spelling of the person it points to."""
+        self.reader_ids[ref] = eid
+        del self.see_refs[ref]
+        for s in see_forms(alias.see):
+            self._add_spelling(eid, s)
+
+    def _settle_see_refs(self) -> None:
+        """Before the first record: a "see" entry whose target never came is a person."""
+        for ref, (alias, entity) in list(self.see_refs.items()):
+            eid = next((e for e in self.reader_ids.values()
+                        if see_matches(alias.see, self._spellings.get(e, ()))), None)
+            if eid is not None:
+                self._alias(ref, alias, eid)
+                continue
+            del self.see_refs[ref]
+            known = Known(entity.kind, alias.preferred, alias.variants, entity.description)
+            self.reader_ids[ref] = self._resolve_known(
+                entity.kind, alias.preferred, known, set(),
+                {**entity.identifiers, "source_id": entity.id})[0]
 
     def add_glossary(self, entry: GlossaryEntry) -> None:
         if entry.id:
@@ -157,6 +189,8 @@ class Linker:
         """Replace ``record.mentions`` with resolved mentions (reader's and extracted);
         ``cands`` are the extractor's findings when they were computed elsewhere, and
         ``preloaded`` when ``preload`` has looked up their names already."""
+        if self.see_refs:
+            self._settle_see_refs()
         mentions: list[Mention] = []
         in_record: set[str] = set()
         taken: list[tuple[int, int]] = []
