@@ -42,6 +42,7 @@ TITLES = frozenset("""
     baron emir sheikh shaikh sultan
 """.split())
 _SUFFIXES = frozenset({"jr.", "jr", "sr.", "sr", "ii", "iii", "iv"})
+_MACRON = re.compile(r"[āēīōūĀĒĪŌŪ]")
 _PAREN = re.compile(r"\s*\(([^()]*)\)")
 _DATES = re.compile(r"^(?:b\.\s*|d\.\s*|ca?\.\s*)?\d{3,4}(?:\s*[-–—]\s*(?:\d{2,4})?)?\??$")
 _SEE = re.compile(r"^\s*see\s*(?:also\s*)?(.+?)\s*\.?\s*$", re.IGNORECASE)
@@ -92,6 +93,14 @@ def _is_surname_first_east_asian(words: list[str]) -> bool:
             cjk_name_word(words[0]) and "-" in words[1]):
         return False
     return all(cjk_name_word(w) for w in words[1:]) or "-" in words[1]
+
+
+def _given_fits(surname: str, given: str) -> bool:
+    """A Korean or Chinese surname takes a given name of the same romanization: "Rhee,
+    Francesca" is Francesca Rhee, "Rhee, Syngman" is Rhee Syngman."""
+    if _MACRON.search(surname + given) or "-" in given or not cjk_name_word(surname):
+        return True
+    return all(cjk_name_word(w) for w in given.split())
 
 
 def other_order(name: str, surname: str | None) -> str | None:
@@ -151,7 +160,7 @@ def parse_entry(heading: str, rest: str | None = None) -> PersonEntry:
             preferred = " ".join([*titles, surname])
             east = False
         else:
-            east = _is_east_asian(surname, given)
+            east = _is_east_asian(surname, given) and _given_fits(surname, given)
             preferred = f"{surname} {given}" if east else f"{given} {surname}"
             preferred = f"{preferred} {suffix}".strip()
     else:

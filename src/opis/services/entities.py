@@ -10,6 +10,14 @@ from functools import lru_cache
 from sqlalchemy.orm import Session
 
 from opis.enrich.entities import Candidate, extract
+from opis.enrich.name_rules import (
+    FEMALE_TITLES,
+    choose_referent,
+    fold,
+    is_common_surname,
+    title_before,
+    title_fits,
+)
 from opis.enrich.persons_list import PersonEntry, parse_entry, see_forms, see_matches
 from opis.model import Record
 from opis.model.entity import Entity, GlossaryEntry, Mention
@@ -37,6 +45,7 @@ class FileContext:
     glossary: dict[str, GlossaryEntry] = field(default_factory=dict)
     # Persons-list "see" entries ("Yang, Dr.: see You Chan Yang") waiting for their target.
     see_refs: dict[str, tuple[PersonEntry, Entity]] = field(default_factory=dict)
+    descriptions: dict[str, str | None] = field(default_factory=dict)  # entity id -> role
     # Stored mention counts of rival entities (sharing a key), asked once per file: they
     # only break ties between rivals, and counting a popular name's mentions again for
     # every batch would make ingest slower as the archive grows.
@@ -61,6 +70,8 @@ class Linker:
         context = context or FileContext()
         self.reader_ids = context.reader_ids  # ids a reader gave -> stored entity ids
         self.see_refs = context.see_refs
+        self._descriptions = context.descriptions
+        self._text = ""  # the record being linked: a surname's title is read from it
         self.glossary = context.glossary
         self._by_key: dict[tuple[str, str], list[str]] = {}  # (kind, key) -> entity ids
         self._known_keys: set[str] = set()
@@ -142,6 +153,7 @@ class Linker:
         known = Known(entity.kind, entry.preferred, tuple(spellings), entity.description)
         eid, _ = self._resolve_known(entity.kind, entry.preferred, known, set(), ident)
         self.reader_ids[entity.id] = eid
+        self._descriptions[eid] = entity.description
         for ref, (alias, _) in list(self.see_refs.items()):
             if see_matches(alias.see, [entry.preferred, *spellings]):
                 self._alias(ref, alias, eid)
@@ -191,13 +203,17 @@ class Linker:
         ``preloaded`` when ``preload`` has looked up their names already."""
         if self.see_refs:
             self._settle_see_refs()
+        self._text = record.text
         mentions: list[Mention] = []
         in_record: set[str] = set()
         taken: list[tuple[int, int]] = []
         for m in record.mentions:  # links the source itself made (FRUS persName/gloss)
             eid = self.reader_ids.get(m.entity_id) or self._from_glossary(m.entity_id)
-            if eid is None:
-                continue
+            title = title_before(record.text, m.start) \
+                if m.field == "text" and m.start is not None else None
+            if eid is None or (title in FEMALE_TITLES
+                               and not title_fits(title, self._descriptions.get(eid))):
+                continue  # "Madame <persName corresp='#p_RS1'>Rhee</persName>": his wife
             mentions.append(Mention(eid, m.start, m.end, m.text, m.field))
             in_record.add(eid)
             if m.field == "text" and m.start is not None:
@@ -223,7 +239,9 @@ class Linker:
             eid = resolved.get(c.same_as) if c.same_as is not None else None
             if eid is None:
                 words = (c.kind, c.text, c.known.preferred if c.known else None,
-                         c.field == "metadata")
+                         c.field == "metadata",
+                         title_before(record.text, c.start) if self._is_surname(c)
+                         and c.start is not None and c.field == "text" else None)
                 if words in said:
                     eid = said[words]
                 else:
@@ -243,23 +261,38 @@ class Linker:
     def _is_surname(c: Candidate) -> bool:
         return c.kind == "person" and c.known is None and " " not in authority.clean_name(c.text)
 
-    def _same_surname(self, surname: str, in_record: set[str]) -> str | None:
-        """A person already named in this record whose name starts or ends with it."""
-        matches = set()
-        for eid in in_record:
-            if self._kinds.get(eid) != "person":
-                continue
-            if any(surname in _ends(spelling) for spelling in self._spellings.get(eid, ())):
-                matches.add(eid)
-        return matches.pop() if len(matches) == 1 else None
+    def _surname_referent(self, surname: str, c: Candidate,
+                          in_record: set[str]) -> tuple[bool, str | None]:
+        """A lone surname links to the person the record or the volume makes clear
+        (enrich/name_rules.choose_referent); a common surname (Kim, Pak) or a title
+        that fits no one links to nobody. (False, None): no rule applies, look it up.
+        The surname alone never becomes a spelling of the person it links to."""
+        title = title_before(self._text, c.start) if c.start is not None else None
+        folded = fold(surname)
+        unknown = (in_record | set(self.reader_ids.values())) - set(self._spellings)
+        if unknown:  # named in an earlier batch of this file: known to the store
+            self._kinds.update(store.kinds_of(self.session, unknown))
+            for eid, spellings in store.spellings_of(self.session, unknown).items():
+                self._spellings[eid] = spellings
+        pools = []
+        for ids in (in_record, set(self.reader_ids.values()) - in_record):
+            pools.append([(eid, self._descriptions.get(eid)) for eid in sorted(ids)
+                          if self._kinds.get(eid) == "person"
+                          and any(fold(w) == folded for s in self._spellings.get(eid, ())
+                                  for w in _ends(s))])
+        eid = choose_referent(title, pools)
+        if eid is not None or any(pools) or is_common_surname(surname) or title in FEMALE_TITLES:
+            return True, eid
+        return False, None
 
     def resolve(self, c: Candidate, in_record: set[str]) -> str | None:
         name = authority.clean_name(c.text)
         if not name or len(name) < 2:
             return None
-        if self._is_surname(c) and (eid := self._same_surname(name, in_record)):
-            self._add_spelling(eid, name)
-            return eid
+        if self._is_surname(c):
+            decided, eid = self._surname_referent(name, c, in_record)
+            if decided:
+                return eid
         memo = (c.kind, name, c.known.preferred if c.known else None,
                 c.field == "metadata" and "," in name)
         if (eid := self._memo.get(memo)) is not None:
