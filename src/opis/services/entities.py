@@ -59,6 +59,12 @@ def _ends(spelling: str) -> tuple[str, ...]:
     return (words[0], words[-1]) if len(words) > 1 else ()
 
 
+@lru_cache(maxsize=65536)
+def _folded_ends(spelling: str) -> tuple[str, ...]:
+    """The first and last words of a spelling without case or diacritics."""
+    return tuple(fold(w) for w in _ends(spelling))
+
+
 class Linker:
     """Resolves names to entities within one ingest transaction.
 
@@ -269,17 +275,18 @@ class Linker:
         The surname alone never becomes a spelling of the person it links to."""
         title = title_before(self._text, c.start) if c.start is not None else None
         folded = fold(surname)
-        unknown = (in_record | set(self.reader_ids.values())) - set(self._spellings)
+        volume = set(self.reader_ids.values())
+        unknown = [e for e in in_record | volume if e not in self._spellings]
         if unknown:  # named in an earlier batch of this file: known to the store
             self._kinds.update(store.kinds_of(self.session, unknown))
-            for eid, spellings in store.spellings_of(self.session, unknown).items():
-                self._spellings[eid] = spellings
+            found = store.spellings_of(self.session, unknown)
+            for eid in unknown:
+                self._spellings[eid] = found.get(eid, set())
         pools = []
-        for ids in (in_record, set(self.reader_ids.values()) - in_record):
+        for ids in (in_record, volume - in_record):
             pools.append([(eid, self._descriptions.get(eid)) for eid in sorted(ids)
                           if self._kinds.get(eid) == "person"
-                          and any(fold(w) == folded for s in self._spellings.get(eid, ())
-                                  for w in _ends(s))])
+                          and any(folded in _folded_ends(s) for s in self._spellings[eid])])
         eid = choose_referent(title, pools)
         if eid is not None or any(pools) or is_common_surname(surname) or title in FEMALE_TITLES:
             return True, eid
