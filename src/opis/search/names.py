@@ -157,7 +157,7 @@ def _rewrite_and(node: And, found: dict[str, set[str]], ents: dict[str, set[str]
             j = i
             while j < len(items) and isinstance(items[j], Term) and j - i < MAX_RUN:
                 j += 1
-                words = [t.text for t in items[i:j]]
+                words = [t.text for t in items[i:j] if isinstance(t, Term)]  # all are
                 spellings = found.get(name_key(" ".join(words)))
                 if spellings and (name := _name(words, spellings, ents)):
                     best = (j, name)
