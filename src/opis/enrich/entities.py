@@ -207,8 +207,9 @@ def extract(record: Record, gazetteer: Gazetteer | None = None) -> list[Candidat
     found = _repeat_surnames(text, _sorted_out(_resolve_overlaps(cands)))
     # "Mrs. Eisenhower" is not the President the gazetteer knows as "Eisenhower".
     found = [c for c in found if not (c.kind == "person" and c.known is not None
-                                       and " " not in c.text
-                                       and title_before(text, c.start) in FEMALE_TITLES)]
+                                       and " " not in c.text and c.start is not None
+                                       and (title_before(text, c.start) or "")
+                                       in FEMALE_TITLES)]
     # A bracketed romanization variant names the same entity as the name it varies.
     by_end = {c.end: i for i, c in enumerate(found)}
     for a in record.annotations:
