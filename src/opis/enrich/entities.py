@@ -24,8 +24,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from opis.enrich.name_rules import FEMALE_TITLES, kind_of_name, title_before
 from opis.model import Record
 from opis.model.headings import is_personal_heading, split_heading
+from opis.names.authority import clean_name
 from opis.names.gazetteer import (
     Gazetteer,
     Known,
@@ -202,8 +204,12 @@ def extract(record: Record, gazetteer: Gazetteer | None = None) -> list[Candidat
     local = record_gazetteer(record)
     if local is not None:
         cands += _gazetteer(text, local)
-    found = _resolve_overlaps(cands)
-    found = _repeat_surnames(text, found)
+    found = _repeat_surnames(text, _sorted_out(_resolve_overlaps(cands)))
+    # "Mrs. Eisenhower" is not the President the gazetteer knows as "Eisenhower".
+    found = [c for c in found if not (c.kind == "person" and c.known is not None
+                                       and " " not in c.text and c.start is not None
+                                       and (title_before(text, c.start) or "")
+                                       in FEMALE_TITLES)]
     # A bracketed romanization variant names the same entity as the name it varies.
     by_end = {c.end: i for i, c in enumerate(found)}
     for a in record.annotations:
@@ -220,9 +226,25 @@ def extract(record: Record, gazetteer: Gazetteer | None = None) -> list[Candidat
         elif not any(c.span[0] < a.end and a.start < c.span[1] for c in found):
             found.append(Candidate(found[target].kind, a.start, a.end, a.text, "variant",
                                    same_as=target))
+    targets = {id(c): found[c.same_as] for c in found if c.same_as is not None}
     found.sort(key=lambda c: (c.start, c.end))
     # Re-point same_as after sorting.
-    return _renumber(found) + _metadata(record, gaz)
+    return _renumber(found, targets) + _sorted_out(_metadata(record, gaz))
+
+
+def _sorted_out(cands: list[Candidate]) -> list[Candidate]:
+    """Person candidates that are offices, fragments, bodies or places are dropped or
+    given their kind (enrich/name_rules.py); gazetteer people are trusted as they are.
+    Runs before variants point at their names, so no index is left dangling."""
+    out = []
+    for c in cands:
+        if c.kind == "person" and c.known is None:
+            kind = kind_of_name(clean_name(c.text))
+            if kind is None:
+                continue
+            c.kind = kind
+        out.append(c)
+    return out
 
 
 def _repeat_surnames(text: str, found: list[Candidate]) -> list[Candidate]:
@@ -261,7 +283,12 @@ def _repeat_bounded(text: str, start: int, end: int) -> bool:
     return not (after and (after.isalnum() or after in "_'’-"))
 
 
-def _renumber(found: list[Candidate]) -> list[Candidate]:
+def _renumber(found: list[Candidate], targets: dict[int, Candidate]) -> list[Candidate]:
+    """Point ``same_as`` at the variant's name again after sorting moved it."""
+    at = {id(c): i for i, c in enumerate(found)}
+    for c in found:
+        if id(c) in targets:
+            c.same_as = at[id(targets[id(c)])]
     return found
 
 
@@ -270,8 +297,6 @@ def _metadata(record: Record, gaz: Gazetteer) -> list[Candidate]:
     for a in record.authors:
         out.append(Candidate("person", None, None, a.name, "authors", gaz.by_spelling.get(a.name),
                              field="authors"))
-    for c in record.contributors:
-        out.append(Candidate("person", None, None, c.name, "contributors", field="contributors"))
     for name in record.distribution:
         out.append(Candidate("person", None, None, name, "distribution",
                              gaz.by_spelling.get(name), field="distribution"))

@@ -373,3 +373,11 @@ def token_keys(text: str) -> list[str]:
 def same_name(a: str, b: str) -> bool:
     """Whether two spellings are variants of one name."""
     return name_key(a) == name_key(b)
+
+
+def cjk_name_word(word: str) -> bool:
+    """Whether a word reads as part of a romanized Chinese/Korean personal name ("Rhee",
+    "Syngman", "Chong-hui"): callers use it to decide that a name has two orders."""
+    words = _words(word)
+    return bool(words) and all(_word_key(w)[1] or _surname_key(w) is not None
+                               for w in words)

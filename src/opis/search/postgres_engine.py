@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from opis.model import Record
 from opis.search.base import (
     ENTITY_FACETS,
     Hit,
@@ -42,15 +43,36 @@ _UPSERT = text(
         setweight(to_tsvector('{CONFIG}', :notes), 'D') ||
         setweight(to_tsvector('russian', :ru), 'D') ||
         setweight(to_tsvector('german', :de), 'D') ||
-        setweight(to_tsvector('simple', :cjk), 'D'))
+        setweight(to_tsvector('simple', :cjk), 'D') ||
+        setweight(array_to_tsvector(CAST(:linked AS text[])), 'D'))
     ON CONFLICT (record_id) DO UPDATE SET tsv = EXCLUDED.tsv, notes = EXCLUDED.notes
     """
 )
 START, STOP = "\x02", "\x03"
+LINKED = "entity:"
 
 
-def compile_tsquery(node: Node, params: dict[str, str]) -> str:
-    """Our query tree as a tsquery SQL expression with bound parameters."""
+def _tsquote(lexeme: str) -> str:
+    return "'" + lexeme.replace("'", "''").replace("\\", "\\\\") + "'"
+
+
+def linked_lexemes(record: Record) -> list[str]:
+    """One lexeme per entity the record links ("entity:person/rhee-syngman"): no text
+    word parses into one, so a name query can ask for the link beside the words."""
+    return sorted({LINKED + m.entity_id for m in record.mentions})
+
+
+def _has_links(node: Node) -> bool:
+    if isinstance(node, Name):
+        return bool(node.entities)
+    if isinstance(node, And | Or):
+        return any(_has_links(i) for i in node.items)
+    return isinstance(node, Not) and _has_links(node.item)
+
+
+def compile_tsquery(node: Node, params: dict[str, str], linked: bool = True) -> str:
+    """Our query tree as a tsquery SQL expression with bound parameters; ``linked``
+    False leaves out the entity links of names (the literal query, for ranking)."""
 
     def bind(value: str) -> str:
         name = f"q{len(params)}"
@@ -79,14 +101,17 @@ def compile_tsquery(node: Node, params: dict[str, str]) -> str:
         stem = re.sub(r"[^\w]", "", node.stem).lower() or "x"
         return f"to_tsquery('simple', {bind(stem + ':*')})"
     if isinstance(node, Not):
-        return f"(!! {compile_tsquery(node.item, params)})"
+        return f"(!! {compile_tsquery(node.item, params, linked)})"
     if isinstance(node, And):
-        return "(" + " && ".join(compile_tsquery(i, params) for i in node.items) + ")"
+        return "(" + " && ".join(compile_tsquery(i, params, linked) for i in node.items) + ")"
     if isinstance(node, Or):
-        return "(" + " || ".join(compile_tsquery(i, params) for i in node.items) + ")"
+        return "(" + " || ".join(compile_tsquery(i, params, linked) for i in node.items) + ")"
     if isinstance(node, Name):
-        return "(" + " || ".join(compile_tsquery(i, params)
-                                 for i in (node.exact, *node.variants)) + ")"
+        parts = [compile_tsquery(i, params, linked) for i in (node.exact, *node.variants)]
+        if linked:  # a quoted lexeme: ids are slugs, so no quote inside to double
+            parts += [f"CAST({bind(_tsquote(LINKED + eid))} AS tsquery)"
+                      for eid in node.entities]
+        return "(" + " || ".join(parts) + ")"
     raise TypeError(node)
 
 
@@ -97,7 +122,7 @@ class PostgresEngine:
             session.execute(_UPSERT, {"id": r.id, "title": r.title, "summary": r.summary or "",
                                       "meta": meta_text(r), "body": r.text,
                                       "notes": notes_text(r),
-                                      **language_texts(r)})
+                                      "linked": linked_lexemes(r), **language_texts(r)})
 
     def remove(self, record_ids: Iterable[str], session: Session) -> None:
         for rid in record_ids:
@@ -142,11 +167,16 @@ class PostgresEngine:
         params: dict = {"limit": max(1, limit), "offset": offset}
         where = ["r.status = 'published'"]
         if node is not None:
-            tsq = compile_tsquery(node, params)
+            queries = f"{compile_tsquery(node, params)} AS q"
             where.append("s.tsv @@ q.q")
-            source = ("search_documents s JOIN records r ON r.id = s.record_id,"
-                      f" (SELECT {tsq} AS q) q")
             score = "ts_rank_cd(s.tsv, q.q)"
+            if _has_links(node):
+                # A document found only through a linked name ranks below every literal
+                # match (a tenth of its score: the link lexeme alone counts as a word).
+                queries += f", {compile_tsquery(node, params, linked=False)} AS lit"
+                score += " * CASE WHEN s.tsv @@ q.lit THEN 1 ELSE 0.1 END"
+            source = ("search_documents s JOIN records r ON r.id = s.record_id,"
+                      f" (SELECT {queries}) q")
         else:
             source = "records r"
             score = "0.0"

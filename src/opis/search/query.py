@@ -45,10 +45,12 @@ class Not:
 @dataclass(frozen=True)
 class Name:
     """A name as typed, expanded to every spelling the authority file knows; the typed
-    spelling ranks first."""
+    spelling ranks first. ``entities`` are the authority records the name is a spelling
+    of: a document linking one of them matches too, ranked below any literal match."""
 
     exact: Term | Phrase
     variants: tuple[Term | Phrase, ...]
+    entities: tuple[str, ...] = ()
 
 
 Node = Term | Phrase | Prefix | And | Or | Not | Name

@@ -53,6 +53,9 @@ KEYWORD_FIELDS = ("person", "place", "organization", "event", "repository",
 TEXT_FIELDS = ["title", "summary", "text", "meta", "notes"]  # notes: footnotes, source notes
 SEARCH_FIELDS = [*TEXT_FIELDS, "text_ru", "text_de"]
 BOOSTS = {"title": 3.0, "summary": 2.0, "meta": 1.5, "text": 1.0, "notes": 0.8}
+# What linking a named person adds to a document's score: below any word's BM25 score
+# in a text, so a document whose text has the name ranks above one that only links it.
+LINKED_SCORE = 0.01
 
 
 def build_schema() -> tantivy.Schema:
@@ -129,6 +132,16 @@ def _quote(word: str) -> str:
     return '"' + word.replace("\\", " ").replace('"', " ") + '"'
 
 
+def _linked(schema: tantivy.Schema, entity_id: str) -> tantivy.Query:
+    """Documents that link the entity (its id is in the keyword field of its kind), at a
+    small constant score: found by any name of the person, ranked below a literal match."""
+    kind = entity_id.split("/", 1)[0]
+    if kind not in KEYWORD_FIELDS:
+        return tantivy.Query.empty_query()
+    return tantivy.Query.const_score_query(
+        tantivy.Query.term_query(schema, kind, entity_id), LINKED_SCORE)
+
+
 def compile_query(index: tantivy.Index, schema: tantivy.Schema, node: Node) -> tantivy.Query:
     """Our query tree as Tantivy query objects. Words go through the query parser only
     inside quotes, so no word can ever be read as syntax."""
@@ -170,7 +183,8 @@ def compile_query(index: tantivy.Index, schema: tantivy.Schema, node: Node) -> t
         exact = tantivy.Query.boost_query(compile_query(index, schema, node.exact), 2.0)
         return tantivy.Query.boolean_query(
             [(occur.Should, exact)] +
-            [(occur.Should, compile_query(index, schema, v)) for v in node.variants])
+            [(occur.Should, compile_query(index, schema, v)) for v in node.variants] +
+            [(occur.Should, _linked(schema, eid)) for eid in node.entities])
     raise TypeError(node)
 
 

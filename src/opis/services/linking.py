@@ -10,6 +10,15 @@ from functools import lru_cache
 from sqlalchemy.orm import Session
 
 from opis.enrich.entities import Candidate, extract
+from opis.enrich.name_rules import (
+    FEMALE_TITLES,
+    choose_referent,
+    fold,
+    is_common_surname,
+    title_before,
+    title_fits,
+)
+from opis.enrich.persons_list import PersonEntry, parse_entry, see_forms, see_matches
 from opis.model import Record
 from opis.model.entity import Entity, GlossaryEntry, Mention
 from opis.model.headings import split_heading
@@ -34,6 +43,9 @@ class FileContext:
 
     reader_ids: dict[str, str] = field(default_factory=dict)
     glossary: dict[str, GlossaryEntry] = field(default_factory=dict)
+    # Persons-list "see" entries ("Yang, Dr.: see You Chan Yang") waiting for their target.
+    see_refs: dict[str, tuple[PersonEntry, Entity]] = field(default_factory=dict)
+    descriptions: dict[str, str | None] = field(default_factory=dict)  # entity id -> role
     # Stored mention counts of rival entities (sharing a key), asked once per file: they
     # only break ties between rivals, and counting a popular name's mentions again for
     # every batch would make ingest slower as the archive grows.
@@ -47,6 +59,12 @@ def _ends(spelling: str) -> tuple[str, ...]:
     return (words[0], words[-1]) if len(words) > 1 else ()
 
 
+@lru_cache(maxsize=65536)
+def _folded_ends(spelling: str) -> tuple[str, ...]:
+    """The first and last words of a spelling without case or diacritics."""
+    return tuple(fold(w) for w in _ends(spelling))
+
+
 class Linker:
     """Resolves names to entities within one ingest transaction.
 
@@ -57,6 +75,9 @@ class Linker:
         self.session = session
         context = context or FileContext()
         self.reader_ids = context.reader_ids  # ids a reader gave -> stored entity ids
+        self.see_refs = context.see_refs
+        self._descriptions = context.descriptions
+        self._text = ""  # the record being linked: a surname's title is read from it
         self.glossary = context.glossary
         self._by_key: dict[tuple[str, str], list[str]] = {}  # (kind, key) -> entity ids
         self._known_keys: set[str] = set()
@@ -124,17 +145,46 @@ class Linker:
 
     # -- authority items that readers yield (FRUS persons and terms lists) ---------------
 
-    def add_reader_entity(self, entity: Entity) -> str:
-        preferred, variants = split_heading(entity.preferred) if "," in entity.preferred \
-            else (entity.preferred, [])
-        spellings = [s for s in dict.fromkeys([entity.preferred, *variants, *entity.variants])
-                     if s != preferred]
+    def add_reader_entity(self, entity: Entity) -> str | None:
+        """A persons-list entry as an authority record (enrich/persons_list.py reads its
+        shape); a "see" entry becomes the record of the entry it points to."""
+        entry = parse_entry(entity.preferred, entity.description)
+        if entry.see:
+            self.see_refs[entity.id] = (entry, entity)
+            return None
+        spellings = [s for s in dict.fromkeys([entity.preferred, *entry.variants,
+                                               *entity.variants]) if s != entry.preferred]
         ident = dict(entity.identifiers)
         ident.setdefault("source_id", entity.id)
-        known = Known(entity.kind, preferred, tuple(spellings), entity.description)
-        eid, _ = self._resolve_known(entity.kind, preferred, known, set(), ident)
+        known = Known(entity.kind, entry.preferred, tuple(spellings), entity.description)
+        eid, _ = self._resolve_known(entity.kind, entry.preferred, known, set(), ident)
         self.reader_ids[entity.id] = eid
+        self._descriptions[eid] = entity.description
+        for ref, (alias, _) in list(self.see_refs.items()):
+            if see_matches(alias.see, [entry.preferred, *spellings]):
+                self._alias(ref, alias, eid)
         return eid
+
+    def _alias(self, ref: str, alias: PersonEntry, eid: str) -> None:
+        """A "see" entry's name is one more spelling of the person it points to."""
+        self.reader_ids[ref] = eid
+        del self.see_refs[ref]
+        for s in see_forms(alias.see):
+            self._add_spelling(eid, s)
+
+    def _settle_see_refs(self) -> None:
+        """Before the first record: a "see" entry whose target never came is a person."""
+        for ref, (alias, entity) in list(self.see_refs.items()):
+            eid = next((e for e in self.reader_ids.values()
+                        if see_matches(alias.see, self._spellings.get(e, ()))), None)
+            if eid is not None:
+                self._alias(ref, alias, eid)
+                continue
+            del self.see_refs[ref]
+            known = Known(entity.kind, alias.preferred, alias.variants, entity.description)
+            self.reader_ids[ref] = self._resolve_known(
+                entity.kind, alias.preferred, known, set(),
+                {**entity.identifiers, "source_id": entity.id})[0]
 
     def add_glossary(self, entry: GlossaryEntry) -> None:
         if entry.id:
@@ -157,13 +207,19 @@ class Linker:
         """Replace ``record.mentions`` with resolved mentions (reader's and extracted);
         ``cands`` are the extractor's findings when they were computed elsewhere, and
         ``preloaded`` when ``preload`` has looked up their names already."""
+        if self.see_refs:
+            self._settle_see_refs()
+        self._text = record.text
         mentions: list[Mention] = []
         in_record: set[str] = set()
         taken: list[tuple[int, int]] = []
         for m in record.mentions:  # links the source itself made (FRUS persName/gloss)
             eid = self.reader_ids.get(m.entity_id) or self._from_glossary(m.entity_id)
-            if eid is None:
-                continue
+            title = title_before(record.text, m.start) \
+                if m.field == "text" and m.start is not None else None
+            if eid is None or (title in FEMALE_TITLES
+                               and not title_fits(title, self._descriptions.get(eid))):
+                continue  # "Madame <persName corresp='#p_RS1'>Rhee</persName>": his wife
             mentions.append(Mention(eid, m.start, m.end, m.text, m.field))
             in_record.add(eid)
             if m.field == "text" and m.start is not None and m.end is not None:
@@ -189,7 +245,9 @@ class Linker:
             eid = resolved.get(c.same_as) if c.same_as is not None else None
             if eid is None:
                 words = (c.kind, c.text, c.known.preferred if c.known else None,
-                         c.field == "metadata")
+                         c.field == "metadata",
+                         title_before(record.text, c.start) if self._is_surname(c)
+                         and c.start is not None and c.field == "text" else None)
                 if words in said:
                     eid = said[words]
                 else:
@@ -209,23 +267,40 @@ class Linker:
     def _is_surname(c: Candidate) -> bool:
         return c.kind == "person" and c.known is None and " " not in authority.clean_name(c.text)
 
-    def _same_surname(self, surname: str, in_record: set[str]) -> str | None:
-        """A person already named in this record whose name starts or ends with it."""
-        matches = set()
-        for eid in in_record:
-            if self._kinds.get(eid) != "person":
-                continue
-            if any(surname in _ends(spelling) for spelling in self._spellings.get(eid, ())):
-                matches.add(eid)
-        return matches.pop() if len(matches) == 1 else None
+    def _surname_referent(self, surname: str, c: Candidate,
+                          in_record: set[str]) -> tuple[bool, str | None]:
+        """A lone surname links to the person the record or the volume makes clear
+        (enrich/name_rules.choose_referent); a common surname (Kim, Pak) or a title
+        that fits no one links to nobody. (False, None): no rule applies, look it up.
+        The surname alone never becomes a spelling of the person it links to."""
+        title = title_before(self._text, c.start) if c.start is not None else None
+        folded = fold(surname)
+        volume = set(self.reader_ids.values())
+        unknown = [e for e in in_record | volume if e not in self._spellings]
+        if unknown:  # named in an earlier batch of this file: known to the store
+            self._kinds.update(store.kinds_of(self.session, unknown))
+            found = store.spellings_of(self.session, unknown)
+            for eid in unknown:
+                self._spellings[eid] = found.get(eid, set())
+        pools = []
+        for ids in (in_record, volume - in_record):
+            pools.append([(eid, self._descriptions.get(eid)) for eid in sorted(ids)
+                          if self._kinds.get(eid) == "person"
+                          and any(folded in _folded_ends(s) for s in self._spellings[eid])])
+        chosen = choose_referent(title, pools)
+        if (chosen is not None or any(pools) or is_common_surname(surname)
+                or title in FEMALE_TITLES):
+            return True, chosen
+        return False, None
 
     def resolve(self, c: Candidate, in_record: set[str]) -> str | None:
         name = authority.clean_name(c.text)
         if not name or len(name) < 2:
             return None
-        if self._is_surname(c) and (eid := self._same_surname(name, in_record)):
-            self._add_spelling(eid, name)
-            return eid
+        if self._is_surname(c):
+            decided, eid = self._surname_referent(name, c, in_record)
+            if decided:
+                return eid
         memo = (c.kind, name, c.known.preferred if c.known else None,
                 c.field == "metadata" and "," in name)
         if (eid := self._memo.get(memo)) is not None:

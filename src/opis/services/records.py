@@ -64,7 +64,8 @@ class Records:
         started = time.perf_counter()
         with self.db.sessions() as session:
             node = expand(parse_query(request.query),
-                          lambda keys: entity_store.variants_by_keys(session, keys))
+                          lambda keys: entity_store.variants_by_keys(session, keys),
+                          lambda keys: entity_store.entities_by_keys(session, keys))
             result = self.engine.search(request, node, session)
             found = store.get_records(session, [h.id for h in result.hits], light=True)
             ids = {v for k in ENTITY_FACETS for v, _ in result.facets.get(k, [])}

@@ -103,6 +103,17 @@ def variants_by_keys(session: Session, keys: Iterable[str]) -> dict[str, set[str
     return out
 
 
+def entities_by_keys(session: Session, keys: Iterable[str]) -> dict[str, set[str]]:
+    """For each key, the entities that have a spelling with that key."""
+    keys = list(set(keys))
+    out: dict[str, set[str]] = {}
+    if keys:
+        for key, eid in session.execute(select(VariantRow.key, VariantRow.entity_id)
+                                        .where(VariantRow.key.in_(keys))):
+            out.setdefault(key, set()).add(eid)
+    return out
+
+
 def kinds_of(session: Session, ids: Iterable[str]) -> dict[str, str]:
     ids = list(set(ids))
     if not ids:
