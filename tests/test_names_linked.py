@@ -95,7 +95,10 @@ def test_a_literal_match_ranks_above_a_link(korea):
     assert hits[0] == "literal-rhee"
     result = korea.search(SearchRequest(query="Syngman Rhee", limit=100)).result
     linked = next(h for h in result.hits if h.id == "frus1955-57v23p2-d2")
-    assert "<mark>Rhee</mark>" in linked.snippet  # the text's own form, marked
+    # The text's own form is what the snippet shows. It is not marked: a name is marked
+    # whole (issue 17), and "President Rhee" is a mention of him, not his name; marking
+    # the mention spans of the linked entity is still to do (issue 16).
+    assert "President Rhee" in linked.snippet
 
 
 @pytest.mark.parametrize("query", ["Pyun Yung Tai", "Yung Tai Pyun"])
