@@ -98,6 +98,11 @@ def test_inverted_names_go_through_nameparser() -> None:
     assert name_parts("Japan. Foreign Ministry") == {"literal": "Japan. Foreign Ministry"}
     assert name_parts("Dr. Smith") == {"family": "Smith", "given": "Dr."}
     assert name_parts("김일성") == {"literal": "김일성"}
+    # East Asian names in their own order keep the family name first ...
+    assert name_parts("Kim Il Sung") == {"family": "Kim", "given": "Il Sung"}
+    assert name_parts("Mao Zedong") == {"family": "Mao", "given": "Zedong"}
+    # ... and in Western order, as nameparser reads them.
+    assert name_parts("Syngman Rhee") == {"family": "Rhee", "given": "Syngman"}
     assert name_parts("毛泽东") == {"literal": "毛泽东"}
 
 

@@ -33,6 +33,7 @@ from nameparser import HumanName
 from nameparser.config import CONSTANTS
 
 from opis.model.entity import ENTITY_KINDS
+from opis.model.headings import EAST_ASIAN_SURNAMES
 from opis.model.record import Record
 
 # Digital archives we know by the host of a record's source URL. A record may name its
@@ -140,6 +141,12 @@ def name_parts(name: str) -> dict[str, str]:
         return {"literal": corporate_name(name)}
     if _CJK.search(name) or (" " not in name and "," not in name):
         return {"literal": name}
+    words = name.split()
+    if ("," not in name and 2 <= len(words) <= 3
+            and words[0].strip(".").casefold() in EAST_ASIAN_SURNAMES):
+        # "Kim Il Sung", "Mao Zedong": an East Asian name in its own order, family first
+        # (nameparser would take "Sung" for the family name).
+        return {"family": words[0], "given": " ".join(words[1:])}
     parsed = HumanName(name)
     family = parsed.last
     given = " ".join(p for p in (parsed.title, parsed.first, parsed.middle) if p)
