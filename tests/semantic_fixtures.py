@@ -50,3 +50,17 @@ def record(rid: str, title: str, paragraphs: list[str], summary: str | None = No
 def not_a_model() -> object:
     """A factory returning something that is no Embedder (the error-message test)."""
     return object()
+
+
+class SlowHashingEmbedder(HashingEmbedder):
+    """As slow as a real model on a busy core, so a test can kill a run midway."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import time
+
+        time.sleep(0.3)
+        return super().embed(texts)
+
+
+def slow_hashing() -> SlowHashingEmbedder:
+    return SlowHashingEmbedder()

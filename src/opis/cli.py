@@ -192,6 +192,48 @@ def show(record_id: str, db: DbOption = None,
 
 
 @app.command()
+def embed(db: DbOption = None,
+          batch: Annotated[int, typer.Option(min=1, max=1000,
+                                             help="Records per transaction.")] = 16,
+          as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+          = False) -> None:
+    """Embed the records' passages for search by meaning (docs/semantic.md).
+
+    A stage of its own after ingest: only records new or changed since the last run are
+    read, only their changed passages go through the model, and an interrupted run
+    (even killed) is finished by running it again."""
+    from opis.enrich.embeddings import EmbedderError, load_embedder
+    from opis.services.embedding import EmbedProgress, embed_archive
+
+    try:
+        model = load_embedder()
+    except EmbedderError as e:
+        err.print(f"[red]{e}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    archive = _open(db)
+    columns = (TextColumn("embed"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("embed", total=None, rate="loading the model")
+
+        def tick(state: EmbedProgress) -> None:
+            progress.update(task, total=state.total, completed=state.records,
+                            rate=f"{state.passages} passages, {state.rate:.1f}/s")
+
+        report = embed_archive(archive.db, model, progress=tick, batch=batch,
+                               search=archive.semantic)
+    archive.close()
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        return
+    gone = f", {report.forgotten} withdrawn or deleted records" if report.forgotten else ""
+    console.print(f"embedded {report.embedded} passages of {report.records} records, kept "
+                  f"{report.kept} unchanged, removed {report.removed}{gone} "
+                  f"({report.seconds:.1f} s, {report.rate:.1f} passages/s); the index holds "
+                  f"{report.indexed} passages", highlight=False)
+
+
+@app.command()
 def reindex(db: DbOption = None) -> None:
     """Rebuild the search index from the stored records."""
     archive = _open(db)

@@ -25,8 +25,6 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy.orm import Session
-from usearch.index import Index
-
 from opis.enrich.embeddings import Embedder, load_embedder, normalized
 from opis.store import passages as store
 
@@ -73,7 +71,9 @@ class VectorIndex:
         self._unsaved = 0
         self._load()
 
-    def _empty(self) -> Index:
+    def _empty(self):  # noqa: ANN202 - usearch's Index, imported late (1 s at start-up)
+        from usearch.index import Index
+
         return Index(ndim=self.dimensions, metric="cos", dtype="i8")
 
     @property

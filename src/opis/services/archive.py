@@ -32,6 +32,7 @@ from opis.search.base import ENTITY_FACETS, Indexable, SearchRequest, SearchResu
 from opis.search.names import expand
 from opis.search.query import parse_query
 from opis.services.attachments import NOTHING, AllowedFiles, AttachmentStore, Served
+from opis.services.embedding import semantic_search
 from opis.services.entities import FileContext, Linker
 from opis.services.pipeline import Extractor, Pending, collect_garbage, collection_paused
 from opis.store import audit, collections
@@ -194,6 +195,8 @@ class Archive:
         self._heal_index()
         self._ensure_statistics()
         self.attachments = AttachmentStore.for_database(self.db.sqlite_path)
+        # Search by meaning: the model and the vector index load on first use.
+        self.semantic = semantic_search(self.db)
 
     @_writes
     def _heal_index(self) -> None:
