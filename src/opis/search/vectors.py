@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy.orm import Session
+
 from opis.enrich.embeddings import Embedder, load_embedder, normalized
 from opis.store import passages as store
 
