@@ -116,9 +116,17 @@ def search(query: Annotated[str, typer.Argument(help='Words, "phrases", prefix*,
            limit: Annotated[int, typer.Option(min=1, max=1000)] = 10,
            date_from: Annotated[str | None, typer.Option("--from", help="YYYY[-MM-DD]")] = None,
            date_to: Annotated[str | None, typer.Option("--to", help="YYYY[-MM-DD]")] = None,
-           language: Annotated[list[str] | None, typer.Option("--language")] = None) -> None:
+           language: Annotated[list[str] | None, typer.Option("--language")] = None,
+           mode: Annotated[str, typer.Option(
+               help="auto, lexical (words), semantic (meaning, any language) or hybrid "
+                    "(both; needs opis embed)")] = "auto") -> None:
     """Search the archive."""
-    request = SearchRequest(query=query, limit=limit, languages=language or [],
+    from opis.search.hybrid import mode_problem
+
+    if problem := mode_problem(mode):
+        err.print(f"[red]--mode: {problem}[/red]", highlight=False)
+        raise typer.Exit(2)
+    request = SearchRequest(query=query, limit=limit, languages=language or [], mode=mode,
                             date_from=_day(date_from, start=True),
                             date_to=_day(date_to, start=False))
     archive = _open(db)
@@ -127,19 +135,21 @@ def search(query: Annotated[str, typer.Argument(help='Words, "phrases", prefix*,
     result = timed.result
     if as_json:
         print(json.dumps({
-            "query": query, "total": result.total, "milliseconds": round(timed.milliseconds, 2),
+            "query": query, "mode": result.mode, "total": result.total,
+            "milliseconds": round(timed.milliseconds, 2),
             "hits": [{"id": h.id, "title": h.title, "date": h.date, "score": h.score,
-                      "snippet": h.snippet} for h in result.hits],
+                      "snippet": h.snippet, "matched": h.matched} for h in result.hits],
             "facets": {k: [{"value": v, "count": n} for v, n in vs]
                        for k, vs in result.facets.items()},
         }, ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"{result.total} records ({timed.milliseconds:.1f} ms)")
+    table = Table(title=f"{result.total} records ({timed.milliseconds:.1f} ms, {result.mode})")
     table.add_column("id")
     table.add_column("date")
     table.add_column("title")
+    table.add_column("matched by")
     for h in result.hits:
-        table.add_row(h.id, h.date or "", h.title)
+        table.add_row(h.id, h.date or "", h.title, h.matched)
     console.print(table)
 
 

@@ -261,7 +261,7 @@ class SemanticSearch:
         index = self.index(session)
         vector = self.embedder.embed([query])
         # Several passages of one record may be near: ask for more than k records.
-        nearest = index.search(vector, k * 4)
+        nearest = index.search(vector, k * 3)
         rows = store.passages_by_id(session, [key for key, _ in nearest])
         out: dict[str, PassageHit] = {}
         for key, score in nearest:

@@ -28,6 +28,7 @@ from opis.names import authority
 from opis.readers import Item, Limits, ReadError, Rejected, discover, read_path, reader_process
 from opis.readers.combine import combine
 from opis.readers.ocr import file_attachment
+from opis.search import hybrid
 from opis.search.base import ENTITY_FACETS, Indexable, SearchRequest, SearchResult
 from opis.search.names import expand
 from opis.search.query import parse_query
@@ -626,7 +627,8 @@ class Archive:
         with self.db.sessions() as session:
             node = expand(parse_query(request.query),
                           lambda keys: entity_store.variants_by_keys(session, keys))
-            result = self.engine.search(request, node, session)
+            result = hybrid.search(request, node, self.engine, self.semantic, session,
+                                   lambda ids: store.get_records(session, ids, light=True))
             found = store.get_records(session, [h.id for h in result.hits], light=True)
             ids = {v for k in ENTITY_FACETS for v, _ in result.facets.get(k, [])}
             ids |= set(request.entities)
