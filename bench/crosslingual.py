@@ -102,7 +102,8 @@ def main() -> None:
     e = figures["embed"]
     print(f"{figures['records']} records, {len(queries)} queries; embedded "
           f"{e['embedded']} passages in {e['seconds']} s ({e['passages_per_second']} "
-          f"passages/s), {e['indexed']} in the index")
+          f"passages/s; {e['passages_per_cpu_second']} per CPU second), {e['indexed']} in "
+          "the index")
     for mode, data in figures["modes"].items():
         lat = data["latency_ms"]
         print(f"\n{mode}: p50 {lat['p50']} ms, p95 {lat['p95']} ms")

@@ -31,6 +31,10 @@ from opis.store import passages as store
 
 log = logging.getLogger("opis.vectors")
 SYNC_SECONDS = 2.0
+# A record's closeness: its best passage's, mixed with its title-and-summary passage's
+# (what the record is about). On bench/data/crosslingual.json the best passage alone put
+# the right record first for 59% of the queries, this mix for 68% (MRR 0.705 -> 0.739).
+TITLE_WEIGHT = 0.3
 # A snapshot that lags the log by this many changes is saved again when caught up, so
 # a process starting later has less to replay.
 SAVE_AFTER = 2000
@@ -270,6 +274,10 @@ class SemanticSearch:
                 continue
             out[row.record_id] = PassageHit(row.record_id, score, row.kind, row.text,
                                             row.start, row.end)
-            if len(out) >= k:
-                break
-        return list(out.values())
+        titles = store.title_vectors(session, list(out))
+        for hit in out.values():
+            title = from_bytes(titles[hit.record_id], index.dimensions) \
+                if hit.record_id in titles else None
+            about = float(normalized(title)[0] @ vector[0]) if title is not None else hit.score
+            hit.score = (1 - TITLE_WEIGHT) * hit.score + TITLE_WEIGHT * about
+        return sorted(out.values(), key=lambda h: -h.score)[:k]

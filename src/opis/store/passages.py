@@ -166,6 +166,16 @@ def all_vectors(session: Session, batch: int = 2000) -> Iterable[tuple[list[int]
         after = rows[-1].id
 
 
+def title_vectors(session: Session, record_ids: Iterable[str]) -> dict[str, bytes]:
+    """The vector of each record's title-and-summary passage."""
+    ids = list(record_ids)
+    if not ids:
+        return {}
+    stmt = select(PassageRow.record_id, PassageRow.vector).where(
+        PassageRow.record_id.in_(ids), PassageRow.kind == "title")
+    return {row.record_id: bytes(row.vector) for row in session.execute(stmt)}
+
+
 def passages_by_id(session: Session, ids: Iterable[int]) -> dict[int, StoredPassage]:
     ids = list(ids)
     if not ids:
