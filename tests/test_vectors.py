@@ -161,3 +161,27 @@ def test_a_snapshot_from_another_history_is_rebuilt(archive):
     index = VectorIndex(search.path, model.dimensions, model.name)
     with archive.db.sessions() as session:
         assert index.sync(session) == len(index) > 0  # rebuilt: every passage added anew
+
+
+def test_the_server_embeds_in_the_background(archive):
+    """``opis serve --embed``: records put while serving are found by meaning soon after."""
+    import threading
+    import time
+
+    from opis.services.embedding import embed_in_background
+
+    model = HashingEmbedder()
+    search = semantic_search(archive.db, model)
+    stop = threading.Event()
+    thread = embed_in_background(archive.db, search, interval=0.1, stop=stop)
+    try:
+        archive.put([record("late", "Письмо из Сеула", ["Ли Сын Ман пишет Эйзенхауэру."])])
+        deadline = time.monotonic() + 60
+        while "late" not in found(archive, "Ли Сын Ман Эйзенхауэру", model, search=search) \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert found(archive, "Ли Сын Ман Эйзенхауэру", model, search=search)[0] == "late"
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()

@@ -262,14 +262,17 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
               "--read-replica", metavar="URL",
               help="PostgreSQL read replica URL for searches and pages "
               "(repeatable; default: $OPIS_READ_REPLICAS, comma-separated).")] = None,
+          embed: Annotated[bool, typer.Option(
+              "--embed", help="Also run the embedding stage (opis embed) in the background, "
+              "every minute, so new records become findable by meaning.")] = False,
           ) -> None:
     """Serve the web interface and JSON API."""
     _serve(resolve_database(db), host, port, workers=workers,
-           read_urls=replica_urls(read_replica))
+           read_urls=replica_urls(read_replica), embed=embed)
 
 
 def _serve(url: str, host: str, port: int, *, workers: int = 1,
-           read_urls: list[str] | None = None) -> None:
+           read_urls: list[str] | None = None, embed: bool = False) -> None:
     import uvicorn
 
     from opis.web.app import APP_FACTORY, create_app_from_env
@@ -298,11 +301,22 @@ def _serve(url: str, host: str, port: int, *, workers: int = 1,
                   + (f" with {workers} workers" if workers > 1 else "")
                   + (f", reading from {len(archive.db.replicas)} replica(s)"
                      if archive.db.replicas else ""))
+    if embed:  # in this process (with several workers, their supervisor): one writer
+        from opis.enrich.embeddings import EmbedderError
+        from opis.services.embedding import embed_in_background
+
+        try:
+            archive.semantic.embedder  # noqa: B018 - a bad OPIS_EMBEDDER stops here, named
+        except EmbedderError as e:
+            err.print(f"[red]{e}[/red]", highlight=False)
+            raise typer.Exit(2) from None
+        embed_in_background(archive.db, archive.semantic)
     if workers == 1:  # in this process, with the archive just opened
         uvicorn.run(create_app_from_env(archive), host=host, port=port, log_level="warning")
         return
     # Each worker is its own process and builds its own app (APP_FACTORY) from these.
-    archive.close()
+    if not embed:
+        archive.close()
     os.environ["OPIS_DATABASE"] = url
     os.environ[REPLICAS_ENV] = ",".join(read_urls or [])
     if sqlite:

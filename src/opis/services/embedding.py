@@ -10,6 +10,8 @@ model) changed are embedded again; the rest keep their stored vectors.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from opis.store import records as record_store
 from opis.store.db import Database
 
 BATCH_RECORDS = 16
+log = logging.getLogger("opis.embed")
 
 
 @dataclass
@@ -169,3 +172,26 @@ def _write(session, model: Embedder, plans: list[_Plan],  # noqa: ANN001 - a Ses
         report.embedded += added
         report.kept += len(plan.passages) - added
         report.removed += removed
+
+
+def embed_in_background(db: Database, search: SemanticSearch, *, interval: float = 60.0,
+                        stop: threading.Event | None = None) -> threading.Thread:
+    """``opis serve --embed``: a daemon thread that runs the stage, then again every
+    ``interval`` seconds, so records ingested or edited while serving become findable
+    by meaning within about a minute. A failure is logged and tried again later."""
+    stop = stop or threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                report = embed_archive(db, search.embedder, search=search)
+                if report.records or report.forgotten:
+                    log.warning("embedded %d passages of %d records (%.1f passages/s)",
+                                report.embedded, report.records, report.rate)
+            except Exception:  # noqa: BLE001 - a server keeps serving; the next run retries
+                log.exception("the embedding stage failed; trying again in %.0f s", interval)
+            stop.wait(interval)
+
+    thread = threading.Thread(target=loop, name="opis-embed", daemon=True)
+    thread.start()
+    return thread
