@@ -108,3 +108,13 @@ def test_the_default_model_works_offline_across_languages(monkeypatch):
     assert np.linalg.norm(en) == pytest.approx(1.0, abs=1e-4)
     assert en @ ru > en @ other + 0.2
     assert en @ ko > en @ other + 0.2
+
+
+def test_passages_too_short_to_mean_anything_are_left_out():
+    long_paragraph = " ".join(["Held first meeting with Wang at four o’clock."] * 5)
+    r = record("r1", "Telegram", [long_paragraph, "Dulles"],
+               notes=["Ibid.", "Source: Department of State, Central Files, 611.93/8–155."])
+    kinds = [(p.kind, p.text) for p in record_passages(r, words=40)]
+    assert ("text", "Dulles") not in kinds and ("note", "Ibid.") not in kinds
+    assert ("text", long_paragraph) in kinds
+    assert any(k == "note" and "Central Files" in t for k, t in kinds)

@@ -146,3 +146,11 @@ def test_the_1956_report_is_found_from_russian_korean_and_chinese_descriptions(t
     assert len(firsts) >= 8, ranks
     for language in ("ru", "ko", "zh"):
         assert any(ranks[q["query"]] == 1 for q in queries if q["language"] == language)
+
+
+def test_cjk_queries_are_not_taken_for_syntax():
+    """Chinese and Japanese text is parsed into phrases of its characters: that is no
+    phrase the reader typed, so such a query is still asked by meaning."""
+    query = "金門・馬祖からの撤退に反対する蒋介石 大統領と国務長官の会談"
+    assert classify(query, parse_query(query)) == "hybrid"
+    assert classify('"金門" 蒋介石', parse_query('"金門" 蒋介石')) == "lexical"

@@ -185,3 +185,15 @@ def test_the_server_embeds_in_the_background(archive):
         stop.set()
         thread.join(10)
     assert not thread.is_alive()
+
+
+def test_new_passage_rules_recut_every_record_but_keep_unchanged_vectors(archive, monkeypatch):
+    from opis.enrich import embeddings
+
+    model = HashingEmbedder()
+    embed_archive(archive.db, model)
+    model.calls.clear()
+    monkeypatch.setattr(embeddings, "PASSAGE_RULES", embeddings.PASSAGE_RULES + 1)
+    report = embed_archive(archive.db, model)
+    assert report.records == 3 and report.embedded == 0 and report.kept > 0
+    assert model.calls == []

@@ -27,6 +27,9 @@ import numpy as np
 from opis.model import Record
 
 EMBEDDER_ENV = "OPIS_EMBEDDER"
+# Raised when the rules that cut records into passages change, so that every record is
+# cut again (passages whose text stays the same keep their vectors).
+PASSAGE_RULES = 2
 
 
 @runtime_checkable
@@ -42,6 +45,11 @@ class Embedder(Protocol):
     passage_words: int
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def stage_key(model: Embedder) -> str:
+    """What a record was embedded with: the model and the passage rules."""
+    return f"{model.name}; passages v{PASSAGE_RULES}"
 
 
 class EmbedderError(ValueError):
@@ -138,6 +146,9 @@ def load_embedder(spec: str | None = None) -> Embedder:
 
 # A CJK character is about half an English word's worth of meaning; text in those
 # scripts has no spaces, so each character is its own unit.
+# A paragraph or note shorter than this ("Dulles", "Approved August 7, 1953.") says too
+# little to be matched on its own: close to every query a little, it crowded the lists.
+MIN_PASSAGE_WORDS = 6
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _UNIT = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
 _CJK_CHAR = re.compile(f"[{_CJK}]")
@@ -221,12 +232,14 @@ def record_passages(record: Record, words: int = UniversalSentenceEncoder.passag
     if head:
         out.append(Passage(record.id, "title", head))
     for start, end in text_spans(record.text or "", words):
-        out.append(Passage(record.id, "text", record.text[start:end], start, end))
+        if units(record.text[start:end]) >= MIN_PASSAGE_WORDS:
+            out.append(Passage(record.id, "text", record.text[start:end], start, end))
     notes = record.extra.get("notes") if isinstance(record.extra, dict) else None
     texts = [n["text"] for n in notes or [] if isinstance(n, dict)
              and isinstance(n.get("text"), str)]
     texts += [h.text for h in record.handwritten_notes]
     for note in texts:
         for start, end in text_spans(note, words):
-            out.append(Passage(record.id, "note", note[start:end]))
+            if units(note[start:end]) >= MIN_PASSAGE_WORDS:
+                out.append(Passage(record.id, "note", note[start:end]))
     return out

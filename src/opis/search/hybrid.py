@@ -31,13 +31,15 @@ from dataclasses import replace
 from opis.model import Record
 from opis.model.dates import bounds
 from opis.search.base import MAX_RESULT_WINDOW, Hit, SearchRequest, SearchResult, repository_of
-from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, words_of
+from opis.search.query import Node, words_of
 from opis.search.vectors import PassageHit, SemanticSearch
 
 MODES = ("auto", "lexical", "semantic", "hybrid")
 RRF_K = 60
 SNIPPET_CHARS = 320
-_SYNTAX = re.compile(r'"|\bAND\b|\bOR\b|\bNOT\b|(?:^|\s)-\w|\w\*')
+# What the reader typed as syntax (the parsed tree cannot tell: text in CJK scripts is
+# parsed into phrases of its characters).
+_SYNTAX = re.compile(r'"|\bAND\b|\bOR\b|\bNOT\b|(?:^|\s)-[\w("]|\w\*')
 
 
 def mode_problem(mode: str) -> str | None:
@@ -51,33 +53,15 @@ def _non_latin(text: str) -> bool:
                for ch in text)
 
 
-def _has_syntax(node: Node | None) -> bool:
-    if isinstance(node, Phrase | Prefix | Or | Not):
-        return True
-    if isinstance(node, And):
-        return any(_has_syntax(item) for item in node.items)
-    return False
-
-
 def classify(query: str, node: Node | None) -> str:
     """``lexical`` or ``hybrid`` for a query asked in ``auto`` mode (rules above)."""
-    if not query.strip() or _SYNTAX.search(query) or _has_syntax(_plain(node)):
+    if not query.strip() or _SYNTAX.search(query):
         return "lexical"
     if _non_latin(query):
         return "hybrid"
     if len(words_of(query)) >= 4 or "?" in query:
         return "hybrid"
     return "lexical"
-
-
-def _plain(node: Node | None) -> Node | None:
-    """The query tree with name expansions taken as the words typed (an expanded name is
-    an Or of spellings, not syntax the reader wrote)."""
-    if isinstance(node, Name):
-        return Term("name")
-    if isinstance(node, And):
-        return And(tuple(_plain(i) for i in node.items))
-    return node
 
 
 def fuse(ranked: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
@@ -139,7 +123,7 @@ def search(request: SearchRequest, node: Node | None, engine, semantic: Semantic
     if mode == "lexical":
         result = engine.search(request, node, session)
         if request.mode == "auto" and request.sort == "relevance" and not result.total \
-                and node is not None and not _has_syntax(_plain(node)) \
+                and node is not None and not _SYNTAX.search(request.query) \
                 and semantic.available(session):
             mode = "hybrid"  # the words found nothing: try their meaning
         else:

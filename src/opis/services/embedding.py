@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from opis.config import data_dir
-from opis.enrich.embeddings import Embedder, load_embedder, record_passages
+from opis.enrich.embeddings import Embedder, load_embedder, record_passages, stage_key
 from opis.search.vectors import SemanticSearch, index_path, to_bytes
 from opis.store import passages as store
 from opis.store import records as record_store
@@ -87,7 +87,7 @@ def embed_archive(db: Database, embedder: Embedder | None = None, *,
             report.removed += store.forget_record(session, record_id)
             report.forgotten += 1
     with db.primary_sessions() as session:
-        state = EmbedProgress(store.count_pending(session, model.name))
+        state = EmbedProgress(store.count_pending(session, stage_key(model)))
     if limit is not None:
         state.total = min(state.total, limit)
     after = ""
@@ -96,7 +96,7 @@ def embed_archive(db: Database, embedder: Embedder | None = None, *,
         # Read, embed with no transaction open (an SQLite writer would hold the database
         # for seconds), then write in a short one that skips records edited meanwhile.
         with db.primary_sessions() as session:
-            ids = store.pending_records(session, model.name, size, after)
+            ids = store.pending_records(session, stage_key(model), size, after)
             if not ids:
                 break
             plans = _plan(session, model, ids)
@@ -167,7 +167,7 @@ def _write(session, model: Embedder, plans: list[_Plan],  # noqa: ANN001 - a Ses
                 sorted(s.id for s in fresh[plan.record_id]) != stored_ids:
             continue  # edited (or embedded elsewhere) meanwhile: still pending, next run
         added, removed = store.replace_passages(session, plan.record_id, plan.content_hash,
-                                                model.name, plan.passages, plan.stored)
+                                                stage_key(model), plan.passages, plan.stored)
         report.records += 1
         report.embedded += added
         report.kept += len(plan.passages) - added
