@@ -26,7 +26,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import search_compare as sc  # noqa: E402
-
 from opis.search import tantivy_engine  # noqa: E402
 from opis.search.base import ENTITY_FACETS  # noqa: E402
 from opis.services.archive import Archive  # noqa: E402

@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from opis.bench.generate import generate, vocabulary
+from opis_bench.generate import generate, vocabulary
 
 
 def peak_rss_mb() -> float:

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from opis.bench.generate import synthetic_tei_volume  # noqa: E402
+from opis_bench.generate import synthetic_tei_volume  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 

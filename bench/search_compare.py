@@ -3,7 +3,7 @@ served by Datasette.
 
     python bench/search_compare.py --docs 10000 --json results.json
 
-In one run it generates ``--docs`` records (JSON Lines, opis.bench.generate), then builds
+In one run it generates ``--docs`` records (JSON Lines, opis_bench.generate), then builds
 
   (a) a bare Tantivy index (the ``tantivy`` package; BM25 over title, summary and text;
       no opis code) and queries it in-process;
@@ -51,7 +51,7 @@ from typing import Any
 
 import tantivy
 
-from opis.bench.generate import generate, vocabulary
+from opis_bench.generate import generate, vocabulary
 
 KINDS = ("term", "phrase", "boolean", "variant", "facet")
 LANGUAGES = {"Russian": "ru", "Chinese": "zh", "Korean": "ko", "German": "de",

@@ -6,7 +6,7 @@ Datasette and a bare Tantivy index, on one synthetic corpus per size.
 
 For each size, smallest first:
 
-1. the JSON Lines corpus is generated once into DIR/corpus-<n> (opis.bench.generate;
+1. the JSON Lines corpus is generated once into DIR/corpus-<n> (opis_bench.generate;
    DIR/corpus-<n>.done marks a finished one, which later runs reuse);
 2. bare Tantivy and Datasette (SQLite FTS5, table search and BM25-ranked SQL) are built
    once and queried with search_compare.py's queries;
@@ -55,8 +55,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import search_compare as sc  # noqa: E402
-
-from opis.bench.generate import generate  # noqa: E402
+from opis_bench.generate import generate  # noqa: E402
 
 try:
     import psutil

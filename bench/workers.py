@@ -1,6 +1,6 @@
 """Workers: throughput of `opis serve --workers N` against one PostgreSQL database.
 
-Loads a synthetic corpus once (`opis bench generate`, then `opis ingest`) into a
+Loads a synthetic corpus once (`python bench/generate.py`, then `opis ingest`) into a
 PostgreSQL database or schema that is kept between runs, then for each N in --workers
 starts `opis serve --workers N` on a free loopback port, warms it up, and drives it for a
 bounded time with concurrent asyncio + httpx clients (as bench/load.py does) mixing

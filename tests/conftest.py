@@ -39,6 +39,26 @@ def _pg_available() -> bool:
         return False
 
 
+def _needs_postgres(item: pytest.Item) -> bool:
+    """A test reaches the server through ``pg_ok`` (``pg_url``, ``pg_schema`` and every
+    PostgreSQL fixture ask for it) or through a backend parameter whose value is
+    "postgres" (``db_url``, ``archive`` and the modules' own backend parameters)."""
+    if "pg_ok" in getattr(item, "fixturenames", ()):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and any(
+        isinstance(v, str) and v == "postgres" for v in callspec.params.values())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The ``postgres`` marker on every test that needs the server, so that
+    ``-m "not postgres"`` runs the rest on a machine without one; found from what the
+    test uses, so a new PostgreSQL test is marked without anyone remembering to."""
+    for item in items:
+        if _needs_postgres(item):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture(scope="session")
 def pg_ok() -> bool:
     ok = _pg_available()

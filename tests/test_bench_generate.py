@@ -1,11 +1,14 @@
 """The synthetic benchmark corpus: same seed same bytes, the archive's schema, streaming,
-and every format readable by the opis reader for it."""
+and every format readable by the opis reader for it. The kit lives in bench/opis_bench/
+(not in the wheel); pytest's ``pythonpath`` puts bench/ on the path."""
 
 from __future__ import annotations
 
 import hashlib
 import inspect
 import json
+import subprocess
+import sys
 import tracemalloc
 from collections import Counter
 from itertools import islice
@@ -15,8 +18,10 @@ import pytest
 from lxml import etree
 from typer.testing import CliRunner
 
-from opis.bench.cli import bench_app
-from opis.bench.generate import (
+from opis.model.dates import to_edtf
+from opis.readers.wcda_text import parse
+from opis_bench.cli import generate_app
+from opis_bench.generate import (
     JSON_FIELDS,
     document,
     generate,
@@ -26,8 +31,9 @@ from opis.bench.generate import (
     to_wcda_json,
     vocabulary,
 )
-from opis.model.dates import to_edtf
-from opis.readers.wcda_text import parse
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
 
 SAMPLE = Path(__file__).parent / "data" / "wcda-records.jsonl"
 TEI = {"t": "http://www.tei-c.org/ns/1.0"}
@@ -230,12 +236,24 @@ def test_jsonl_reads_with_the_archive_json_reader(tmp_path):
 
 
 def test_cli_generate_prints_the_report(tmp_path):
-    result = CliRunner().invoke(bench_app, ["generate", "--docs", "12", "--out",
-                                            str(tmp_path), "--format", "text",
-                                            "--shard-size", "5", "--seed", "3"])
+    result = CliRunner().invoke(generate_app, ["--docs", "12", "--out", str(tmp_path),
+                                               "--format", "text", "--shard-size", "5",
+                                               "--seed", "3"])
     assert result.exit_code == 0, result.output
     assert "records/s" in result.output
     assert len(list(tmp_path.rglob("*.txt"))) == 12
-    bad = CliRunner().invoke(bench_app, ["generate", "--docs", "1", "--out", str(tmp_path),
-                                         "--format", "pdf"])
+    bad = CliRunner().invoke(generate_app, ["--docs", "1", "--out", str(tmp_path),
+                                            "--format", "pdf"])
     assert bad.exit_code != 0
+
+
+def test_generate_script_runs_from_the_repository_root(tmp_path):
+    """``python bench/generate.py`` is the command now that ``opis bench`` is gone."""
+    done = subprocess.run(
+        [sys.executable, "bench/generate.py", "--docs", "3", "--out", str(tmp_path / "c")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(jsonl_lines(tmp_path / "c")) == 3
+    product = subprocess.run([sys.executable, "-m", "opis", "bench", "--help"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+    assert product.returncode != 0 and "No such command" in product.stderr

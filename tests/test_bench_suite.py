@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
 SUITE = Path(__file__).resolve().parent.parent / "bench" / "suite.py"
 KINDS = {"term", "phrase", "boolean", "variant", "facet"}
 ENGINES = {"tantivy", "datasette", "datasette-ranked", "opis-sqlite", "opis-sqlite-nofacets"}

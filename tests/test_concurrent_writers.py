@@ -26,9 +26,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from curation_helpers import fast_hashing, free_port, sample_record, seed  # noqa: F401
-from opis.bench.generate import generate
 from opis.services.archive import Archive
 from opis.services.curation import Conflict, Curator
+from opis_bench.generate import generate
 
 PG_BASE = os.environ.get("OPIS_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 WAIT = 240  # seconds a child may take before the test gives up on it (a hang, not a timing)

@@ -15,7 +15,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from opis import cli_admin, cli_bulk
-from opis.bench.cli import bench_app
 from opis.cli_common import DbOption, console, err
 from opis.cli_common import open_archive as _open
 from opis.config import allowed_hosts, base_url, data_dir, resolve_database
@@ -350,8 +349,6 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     if not no_serve:
         _serve(str(path), host, port)
 
-
-app.add_typer(bench_app, name="bench")
 
 entities_app = typer.Typer(help="The authority file: people, places, organizations, events.",
                            no_args_is_help=True)

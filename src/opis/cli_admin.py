@@ -232,8 +232,9 @@ def token_list(name: Annotated[str | None, typer.Argument(help="Only this user's
             status = f"revoked {row['revoked']}"
         elif status == "expired":
             status = f"expired {row['expires']}"
-        table.add_row(str(row["id"]), row["user"], row["scopes"], row["label"], row["created"],
-                      row["last_used"], row["expires"] or "never", status)
+        table.add_row(*(None if v is None else str(v) for v in (
+            row["id"], row["user"], row["scopes"], row["label"], row["created"],
+            row["last_used"], row["expires"] or "never", status)))
     console.print(table)
 
 

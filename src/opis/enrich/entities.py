@@ -81,6 +81,13 @@ class Candidate:
     field: str = "text"
     priority: int = 0
 
+    @property
+    def span(self) -> tuple[int, int]:
+        """(start, end) in the text; only the record's metadata mentions have none."""
+        if self.start is None or self.end is None:
+            raise ValueError(f"{self.text!r} ({self.source}) is not a mention in the text")
+        return self.start, self.end
+
 
 @lru_cache(maxsize=1)
 def _korean_pattern() -> re.Pattern[str]:
@@ -157,16 +164,17 @@ def _gazetteer(text: str, gaz: Gazetteer) -> list[Candidate]:
 
 def _resolve_overlaps(cands: list[Candidate]) -> list[Candidate]:
     """Longest span wins; on equal spans, the higher priority (gazetteer > rules)."""
-    cands.sort(key=lambda c: (-(c.end - c.start), -c.priority, c.start))
-    size = max((c.end for c in cands), default=0)
+    cands.sort(key=lambda c: (c.span[0] - c.span[1], -c.priority, c.span[0]))
+    size = max((c.span[1] for c in cands), default=0)
     taken = bytearray(size)  # one flag per character: overlap checks stay linear
     kept = []
     for c in cands:
-        if any(taken[c.start:c.end]):
+        start, end = c.span
+        if any(taken[start:end]):
             continue
-        taken[c.start:c.end] = b"\x01" * (c.end - c.start)
+        taken[start:end] = b"\x01" * (end - start)
         kept.append(c)
-    kept.sort(key=lambda c: c.start)
+    kept.sort(key=lambda c: c.span[0])
     return kept
 
 
@@ -209,7 +217,7 @@ def extract(record: Record, gazetteer: Gazetteer | None = None) -> list[Candidat
         if existing is not None:
             existing.same_as = target
             existing.kind = found[target].kind
-        elif not any(c.start < a.end and a.start < c.end for c in found):
+        elif not any(c.span[0] < a.end and a.start < c.span[1] for c in found):
             found.append(Candidate(found[target].kind, a.start, a.end, a.text, "variant",
                                    same_as=target))
     found.sort(key=lambda c: (c.start, c.end))
@@ -227,7 +235,8 @@ def _repeat_surnames(text: str, found: list[Candidate]) -> list[Candidate]:
         return found
     taken = bytearray(len(text))
     for c in found:
-        taken[c.start:c.end] = b"\x01" * (c.end - c.start)
+        start, end = c.span
+        taken[start:end] = b"\x01" * (end - start)
     extra = []
     for name in sorted(single):  # a few names: str.find beats compiling a regex per record
         at = text.find(name)
@@ -237,7 +246,7 @@ def _repeat_surnames(text: str, found: list[Candidate]) -> list[Candidate]:
                 extra.append(Candidate("person", at, end, name, "repeat"))
                 taken[at:end] = b"\x01" * len(name)
             at = text.find(name, end)
-    return sorted(found + extra, key=lambda c: c.start)
+    return sorted(found + extra, key=lambda c: c.span[0])
 
 
 def _repeat_bounded(text: str, start: int, end: int) -> bool:

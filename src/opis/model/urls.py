@@ -8,6 +8,7 @@ one place is never accepted in another.
 from __future__ import annotations
 
 import re
+from typing import TypeGuard
 from urllib.parse import unquote, urlsplit
 
 WEB_SCHEMES = ("http", "https")
@@ -28,11 +29,11 @@ def web_address_problem(value: str) -> str | None:
     return None
 
 
-def is_web_address(value: object) -> bool:
+def is_web_address(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and web_address_problem(value) is None
 
 
-def is_local_path(value: object) -> bool:
+def is_local_path(value: object) -> TypeGuard[str]:
     """True for a path on this site (``/attachments/ab12…``) that no browser can read
     as another host: it starts with one ``/``, has no scheme, host, backslash, space
     or control character, and the same holds once percent-decoded (twice, for values

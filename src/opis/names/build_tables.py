@@ -25,6 +25,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 TABLES_DIR = Path(__file__).with_name("tables")
 
@@ -269,7 +270,7 @@ def merge(
     return table, sorted(set(conflicts))
 
 
-def build_cjk() -> tuple[dict[str, object], list[str]]:
+def build_cjk() -> tuple[dict[str, Any], list[str]]:
     pinyin_pairs, chinese_variants = chinese_sources()
     rr_pairs, mr_pairs, special, informal, rare = korean_sources()
     table, conflicts = merge(

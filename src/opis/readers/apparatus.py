@@ -274,8 +274,7 @@ def _handwritten_block(inner: str, b: _Builder) -> None:
         start = b.length
         _parse_into(m.group("q"), b)
         place = " ".join(m.group("pos").split())
-        place = re.sub(r"^(?:at|on|in)\s+", "", place) or None
-        b.annotate("handwritten", start, b.length, place)
+        b.annotate("handwritten", start, b.length, re.sub(r"^(?:at|on|in)\s+", "", place) or None)
         pos = m.end("q")
     _parse_into(inner[pos:], b)
     b.emit("]")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from opis.model import Record
@@ -79,14 +80,14 @@ class Limits:
         """One line for the ingest summary."""
         return ", ".join(f"{ENV[f.name]}={getattr(self, f.name)}" for f in fields(self))
 
-    def error(self, path: object, name: str, what: str, line: int | None = None,
+    def error(self, path: Path | str, name: str, what: str, line: int | None = None,
               why: str = "") -> LimitError:
         """``what`` ("text is 12,000,000 characters") over the limit ``name``."""
         return LimitError(path, f"{what}, over the limit of {number(getattr(self, name))}"
                                 f"{UNITS[name]} ({why + '; ' if why else ''}set {ENV[name]} "
                                 "to change it)", line, limit=ENV[name])
 
-    def too_deep(self, path: object, line: int | None = None,
+    def too_deep(self, path: Path | str, line: int | None = None,
                  subject: str = "the record") -> LimitError:
         return LimitError(path, f"{subject} is nested deeper than the limit of {self.depth} "
                                 f"levels (set {ENV['depth']} to change it)", line,
@@ -94,7 +95,7 @@ class Limits:
 
     # -- checks ------------------------------------------------------------------------
 
-    def check_depth(self, value: Any, path: object, line: int | None = None,
+    def check_depth(self, value: Any, path: Path | str, line: int | None = None,
                     where: str = "") -> None:
         """Raise when containers nest deeper than the limit (``value`` itself is level 1,
         as a JSON record is); walked with a stack of its own, so any depth is safe to
@@ -114,7 +115,7 @@ class Limits:
             stack.extend((child, level + 1, key if key is not None else str(name)[:100])
                          for name, child in children)
 
-    def check_record(self, record: Record, path: object, line: int | None = None) -> None:
+    def check_record(self, record: Record, path: Path | str, line: int | None = None) -> None:
         """Raise LimitError when a record holds more than one record may."""
         where = f"record {record.id[:200]!r}: "
         if len(record.text) > self.text_chars:
@@ -147,7 +148,8 @@ class Limits:
             elif hasattr(value, "__dict__"):  # Contents, Author, Stamp...
                 stack.extend((name, v) for v in vars(value).values())
 
-    def rejected(self, record: Record, path: object, line: int | None = None) -> Rejected | None:
+    def rejected(self, record: Record, path: Path | str,
+                 line: int | None = None) -> Rejected | None:
         """The record refused in its place when it is over a limit, else None."""
         try:
             self.check_record(record, path, line)

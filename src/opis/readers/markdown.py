@@ -291,7 +291,8 @@ def _archival_reference(value: Any) -> ArchivalReference | None:
             raise _FieldError(
                 key, f"'{key}' as a mapping needs 'text' and may add {', '.join(allowed[1:])}"
             )
-        return ArchivalReference(**{k: _string(key, v) for k, v in value.items()})
+        fields: dict[str, Any] = {k: _string(key, v) for k, v in value.items()}  # named above
+        return ArchivalReference(**fields)
     text = _string(key, value)
     return parse_archival_reference(text) if text else None
 
@@ -355,11 +356,12 @@ def record_from_front_matter(meta: dict[str, Any], body: str, default_id: str) -
     record_id = _string("id", meta.get("id")) or default_id
     if not record_id:
         raise _FieldError("id", "'id' is missing and the file name gives none")
-    strings = {k: _string(k, meta.get(k)) for k in STRING_KEYS}
+    # Checked one by one below; typed Any because they go to Record(**...) by name.
+    strings: dict[str, Any] = {k: _string(k, meta.get(k)) for k in STRING_KEYS}
     if not strings["title"]:
         raise _FieldError("title", "missing field 'title'")
     strings["title"] = " ".join(strings["title"].split())
-    lists = {k: _string_list(k, meta.get(k)) for k in LIST_KEYS}
+    lists: dict[str, Any] = {k: _string_list(k, meta.get(k)) for k in LIST_KEYS}
     extra_value = meta.get("extra")
     if extra_value is not None and not isinstance(extra_value, dict):
         raise _FieldError("extra", "'extra' must be a mapping")

@@ -210,7 +210,12 @@ def _json_object(path: Path, line: str, n: int, limits: Limits) -> dict[str, Any
 def _json_array(path: Path, text: str, limits: Limits) -> Rows:
     """Walk a top-level array (or a run of objects) one record at a time, with its line."""
     decoder = json.JSONDecoder()
-    ws = re.compile(r"\s*")
+    blank = re.compile(r"\s*")
+
+    def skip(pos: int) -> int:
+        """The first non-blank position from ``pos``."""
+        m = blank.match(text, pos)
+        return m.end() if m else pos  # never None: the pattern matches the empty string
 
     counted = [0, 1]  # position, line: count newlines once, forward only
 
@@ -239,18 +244,18 @@ def _json_array(path: Path, text: str, limits: Limits) -> Rows:
                 return e, end
         return data, end
 
-    pos = ws.match(text).end()
+    pos = skip(0)
     try:
         while text[pos] == "{":  # one object, or objects one after another (JSON Lines)
             start = pos
             data, pos = element(pos)
             yield line_of(start), data
-            pos = ws.match(text, pos).end()
+            pos = skip(pos)
             if pos == len(text):
                 return
         if text[pos] != "[":
             raise ReadError(path, "expected a JSON object or an array of objects", line_of(pos))
-        pos = ws.match(text, pos + 1).end()
+        pos = skip(pos + 1)
         if text[pos] == "]":
             return
         while True:
@@ -259,15 +264,15 @@ def _json_array(path: Path, text: str, limits: Limits) -> Rows:
             if not isinstance(data, dict | LimitError):
                 raise ReadError(path, "each array element must be a JSON object", line_of(start))
             yield line_of(start), data
-            pos = ws.match(text, pos).end()
+            pos = skip(pos)
             if text[pos] == "]":
                 if text[pos + 1 :].strip():
                     raise ReadError(path, "invalid JSON: content after the closing ']'",
-                                    line_of(ws.match(text, pos + 1).end()))
+                                    line_of(skip(pos + 1)))
                 break
             if text[pos] != ",":
                 raise ReadError(path, "invalid JSON: expected ',' or ']'", line_of(pos))
-            pos = ws.match(text, pos + 1).end()
+            pos = skip(pos + 1)
     except json.JSONDecodeError as e:
         raise ReadError(path, f"invalid JSON: {e.msg} (column {e.colno})", e.lineno) from None
     except IndexError:
@@ -471,6 +476,6 @@ def record_from_wcda(data: dict[str, Any]) -> Record:
         people=_dedupe(people),
         organizations=_dedupe(organizations),
         rights=strings["rights"],
-        repository_title=(lists["original_archive_title"] or [None])[0],
+        repository_title=next(iter(lists["original_archive_title"]), None),
         extra=extra,
     )

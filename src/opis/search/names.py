@@ -99,7 +99,7 @@ def _rewrite_and(node: And, found: dict[str, set[str]]) -> Node:
             j = i
             while j < len(items) and isinstance(items[j], Term) and j - i < MAX_RUN:
                 j += 1
-                words = [t.text for t in items[i:j]]
+                words = [t.text for t in items[i:j] if isinstance(t, Term)]  # all are
                 spellings = found.get(name_key(" ".join(words)))
                 if spellings and _variants(spellings, " ".join(words)):
                     best = (j, words, spellings)

@@ -169,12 +169,12 @@ def _atom(tokens: list[tuple[str, str]], pos: int) -> tuple[Node | None, int]:
         value = value.lstrip("+")
         if value.endswith("*") and len(words_of(value)) == 1:
             return Prefix(words_of(value)[0]), pos + 1
-        words = words_of(value)
-        if not words:
+        pieces = words_of(value)
+        if not pieces:
             return None, pos + 1
-        if len(words) > 1:  # "Chang-ik" or "U.S." — keep the pieces together
-            return Phrase(tuple(words)), pos + 1
-        return Term(words[0]), pos + 1
+        if len(pieces) > 1:  # "Chang-ik" or "U.S." — keep the pieces together
+            return Phrase(tuple(pieces)), pos + 1
+        return Term(pieces[0]), pos + 1
     raise _Fail
 
 

@@ -99,6 +99,14 @@ def _about(estimate: float) -> int:
     return max(1, int(round(estimate, min(0, 3 - digits))))
 
 
+def _stored_id(doc: tantivy.Document) -> str:
+    """The record id every document is written with (``_document``)."""
+    value = doc.get_first("id")
+    if not isinstance(value, str):
+        raise ValueError("a search index document has no record id: rebuild the index")
+    return value
+
+
 def _quote(word: str) -> str:
     return '"' + word.replace("\\", " ").replace('"', " ") + '"'
 
@@ -327,10 +335,10 @@ class TantivyEngine:
             if not snippet:
                 summary = (doc.get_first("summary") or doc.get_first("text") or "")[:240]
                 snippet = marked_html(summary, [])
-            hits.append(Hit(id=doc.get_first("id"), score=float(score),
+            hits.append(Hit(id=_stored_id(doc), score=float(score),
                             title=doc.get_first("title") or "", date=doc.get_first("date") or None,
                             snippet=snippet))
-        total = result.count or 0
+        total = result.count or 0  # type: ignore[attr-defined]  # in tantivy, not its stubs
         facets, sampled = self._facets(searcher, query, request, total) if request.facets \
             else ({}, None)
         return SearchResult(total=total, hits=hits, facets=facets, query=node,
@@ -370,7 +378,7 @@ class TantivyEngine:
         # No total wanted: without counting every match Tantivy can skip whole blocks
         # of documents that cannot reach the top (block-max WAND).
         result = searcher.search(tantivy.Query.boolean_query(clauses), limit, count=False)
-        return [(searcher.doc(address).get_first("id"), float(score), weights)
+        return [(_stored_id(searcher.doc(address)), float(score), weights)
                 for score, address in result.hits]
 
     def _highlight_query(self, node: Node | None) -> tantivy.Query | None:

@@ -195,9 +195,10 @@ class CollectionIn(BaseModel):
     record_ids: list[str] = Field(default_factory=list, max_length=100000)
 
 
-ERRORS = {400: {"model": Error}, 404: {"model": Error}}
-WRITE_ERRORS = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error},
-                404: {"model": Error}, 409: {"model": Error}}
+ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": Error}, 404: {"model": Error}}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error},
+    404: {"model": Error}, 409: {"model": Error}}
 
 router = APIRouter(prefix=PREFIX, tags=["api v1"])
 

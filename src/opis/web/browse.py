@@ -90,10 +90,11 @@ def browse_index(request: Request) -> dict:
 def browse_years(request: Request) -> dict:
     timed = archive_of(request).search(SearchRequest(limit=1, exact_facets=True))
     facets = timed.result.facets
-    years = sorted(facets.get("year", []))
+    # The engines return years and decades as ints, whatever SearchResult.facets says.
+    years = sorted((int(y), n) for y, n in facets.get("year", []))
     dated = sum(n for _, n in years)
     decades = []
-    for decade, count in sorted(facets.get("decade", [])):
+    for decade, count in sorted((int(d), n) for d, n in facets.get("decade", [])):
         decades.append({"decade": decade, "label": f"{decade}s", "count": count,
                         "url": search_url(decade=decade, sort="date"),
                         "years": [{"year": y, "count": n, "url": search_url(year=y, sort="date")}

@@ -115,7 +115,7 @@ def attachment_links(record: Record) -> list[dict]:
     for f in entries if isinstance(entries, list) else []:
         if isinstance(f, dict) and is_hash(f.get("sha256")):
             size = f.get("bytes")
-            out.append({"label": ROLE_NAMES.get(f.get("role"), "File"),
+            out.append({"label": ROLE_NAMES.get(str(f.get("role")), "File"),
                         "href": f"/attachments/{f['sha256']}",
                         "name": f.get("name") or f["sha256"][:12],
                         "media_type": f.get("media_type"),

@@ -37,7 +37,10 @@ def install_oai(app: FastAPI, archive: Archive, *, config: OaiConfig | None = No
     """Serve OAI-PMH at /oai. Called again (a test wanting small pages), it only replaces
     the provider, so the routes are never registered twice."""
     config = config or OaiConfig.from_env()
-    if not config.compression and any(m.cls is GZipMiddleware for m in app.user_middleware):
+    # starlette types Middleware.cls as a factory protocol; it holds the class given.
+    gzip = any(m.cls is GZipMiddleware  # type: ignore[comparison-overlap]
+               for m in app.user_middleware)
+    if not config.compression and gzip:
         config.compression = ["gzip"]
     installed = getattr(app.state, "oai", None)
     app.state.oai = OaiProvider(archive, config)

@@ -254,8 +254,8 @@ def _sessions(request: Request) -> Sessions:
 def principal(request: Request) -> Principal | None:
     """The signed-in user or token owner (blocking: it reads the database once per
     request). A bad or revoked token is refused outright, never treated as anonymous."""
-    cached = getattr(request.state, "opis_principal", False)
-    if cached is not False:
+    if hasattr(request.state, "opis_principal"):  # looked up once per request
+        cached: Principal | None = request.state.opis_principal
         return cached
     accounts: Accounts = request.app.state.accounts
     who: Principal | None = None

@@ -99,10 +99,12 @@ def bibtex_entry(record: Record) -> Entry:
         ("note", latex_escape(" ".join(note_parts)) if note_parts else None),
         ("url", _url_value(record.source_url) if record.source_url else None),
         ("language", latex_escape(text_language(record) or "") or None),
-        ("abstract", latex_escape(record.summary) if flat(record.summary) else None),
+        ("abstract", latex_escape(record.summary)
+         if record.summary and flat(record.summary) else None),
         ("keywords", latex_escape(", ".join(flat(s) for s in record.subjects if flat(s)))
          or None),
-        ("copyright", latex_escape(record.rights) if flat(record.rights) else None),
+        ("copyright", latex_escape(record.rights)
+         if record.rights and flat(record.rights) else None),
     ]
     fields = [Field(key, value) for key, value in values if value]
     return Entry("unpublished", citation_key(record), fields)

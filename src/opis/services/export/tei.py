@@ -241,7 +241,7 @@ class _Builder:
             elem.text = (elem.text or "") + chunk
 
     def region(self, parent: etree._Element, tag: str, span: _Span, i: int,
-               **attrs: str) -> etree._Element:
+               **attrs: str | None) -> etree._Element:
         elem = etree.SubElement(parent, _t(tag), {k: v for k, v in attrs.items() if v})
         self.fill(elem, *span.regions[i], span.children[i])
         return elem
@@ -427,7 +427,8 @@ def _header(record: Record, tei: etree._Element, has_hand: bool, foreign: set[st
             if date.endswith(("?", "%")):
                 attrs["cert"] = "low"
         _sub(creation, "date", date, **attrs)
-    languages = [(_lang(record.original_language), None), (_lang(text_language(record)), None)]
+    languages: list[tuple[str | None, str | None]] = [
+        (_lang(record.original_language), None), (_lang(text_language(record)), None)]
     languages += [(code, "romanized") for code in sorted(foreign)]
     lang_usage = _sub(profile, "langUsage")
     seen: set[str] = set()

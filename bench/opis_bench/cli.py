@@ -1,4 +1,5 @@
-"""``opis bench``: make benchmark data. A thin shell over :mod:`opis.bench.generate`."""
+"""``python bench/generate.py``: make benchmark data. A thin shell over
+:mod:`opis_bench.generate`, outside the product CLI because the kit is not in the wheel."""
 
 from __future__ import annotations
 
@@ -10,21 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from opis.bench.generate import generate as generate_corpus
+from opis_bench.generate import generate as generate_corpus
 
-bench_app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="Benchmark data: a deterministic synthetic corpus in the formats opis reads.",
-)
+generate_app = typer.Typer(add_completion=False, no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
-
-
-@bench_app.callback()
-def bench() -> None:
-    """Benchmark data: a deterministic synthetic corpus in the formats opis reads."""
-    # A callback keeps this a command group (``opis bench generate``) even with one command.
 
 
 class Format(StrEnum):
@@ -33,7 +24,7 @@ class Format(StrEnum):
     tei = "tei"
 
 
-@bench_app.command("generate")
+@generate_app.command()
 def generate_command(
     docs: Annotated[int, typer.Option("--docs", min=0, help="How many records to write.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write into (created).")],
@@ -62,3 +53,8 @@ def generate_command(
     table.add_row("records/CPU-second", f"{report.records_per_cpu_second:,.0f}")
     table.add_row("MB/s", f"{report.megabytes_per_second:.1f}")
     console.print(table)
+
+
+def main() -> None:
+    """Entry point of ``python bench/generate.py``."""
+    generate_app(prog_name="bench/generate.py")

@@ -769,11 +769,12 @@ def _paragraph_pool(groups: dict[str, list[Template]], connectors: list[Template
         _SLOT_INDEX["MONTH"]: lambda: MONTHS[int(r() * 12)],
         _SLOT_INDEX["NO"]: lambda: f"No. {int(r() * 1900) + 12}",
     }
+    def picker(items: list[str], cum: list[float], total: float) -> Callable[[], str]:
+        return lambda: items[bisect(cum, r() * total)]
+
     topical: dict[int, Callable[[], str]] = {}
     for name in _TOPICAL:
-        items, cum, total = tables[name]
-        topical[_SLOT_INDEX[name]] = (
-            lambda items=items, cum=cum, total=total: items[bisect(cum, r() * total)])
+        topical[_SLOT_INDEX[name]] = picker(*tables[name])
 
     def capital(tpl: Template) -> Template:
         first = tpl[0]
@@ -1174,8 +1175,8 @@ def _archival_reference(rng: random.Random, repo: dict[str, Any], year: int) -> 
         return (f"AVPRF, f. {c(('0102', '0102', '0100', '06', '07', '0146'))}, "
                 f"op. {r(1, 60)}, p. {r(1, 120)}, d. {r(1, 60)}, ll. {folios}")
     if style == "garf":
-        fond = c(("R-5446", "5446", "9401", "R-9401"))
-        return f"GARF, f. {fond}, op. {r(1, 120)}, d. {r(1, 900)}, ll. {folios}"
+        garf_fond = c(("R-5446", "5446", "9401", "R-9401"))
+        return f"GARF, f. {garf_fond}, op. {r(1, 120)}, d. {r(1, 900)}, ll. {folios}"
     if style == "rgaspi":
         return f"RGASPI, f. {c((17, 17, 82, 558))}, op. {r(1, 140)}, d. {r(1, 999)}, ll. {folios}"
     if style == "prcfma":
