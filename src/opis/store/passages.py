@@ -141,7 +141,7 @@ def log_since(session: Session, seq: int) -> list[tuple[int, int, str]]:
     """(seq, passage id, op) after ``seq``, in order."""
     stmt = (select(PassageLogRow.seq, PassageLogRow.passage_id, PassageLogRow.op)
             .where(PassageLogRow.seq > seq).order_by(PassageLogRow.seq))
-    return [tuple(r) for r in session.execute(stmt)]
+    return [(r.seq, r.passage_id, r.op) for r in session.execute(stmt)]
 
 
 def vectors(session: Session, ids: Iterable[int]) -> dict[int, bytes]:
