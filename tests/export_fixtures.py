@@ -8,6 +8,8 @@ text, so each annotation slices exactly the words it names.
 
 from __future__ import annotations
 
+from datetime import date
+
 from opis.model.entity import Mention
 from opis.model.record import (
     Annotation,
@@ -15,8 +17,10 @@ from opis.model.record import (
     Author,
     Contents,
     Contributor,
+    Edition,
     Record,
 )
+from opis.services.export.mapping import ExportContext
 
 REFERENCE_TITLE = (
     "Communist Party of the Soviet Union Central Committee Report on the Situation in the "
@@ -186,3 +190,117 @@ def nehru_record() -> Record:
 def bare_record() -> Record:
     """Only what a Record requires: every exporter must cope with the rest missing."""
     return Record(id="bare-1", title="Untitled note")
+
+
+# -- FRUS, corporate authors, scripts (issue 18) -------------------------------------------
+# The FRUS telegram is document 3 of tests/data/frus1955-57v23p2-excerpt.xml with the
+# fields the FRUS reader fills (readers/tei_frus.py: Edition, place, recipients,
+# document type, the parsed source note). When that reader's output carries them, this
+# one function can return ``read_path(...)``'s record instead.
+
+FRUS_URL = "https://history.state.gov/historicaldocuments/frus1955-57v23p2/d3"
+FRUS_TEXT = """3. Telegram From the Embassy in Korea to the Department of State
+
+Seoul, January 8, 1955—2 p.m.
+
+757. Department please pass FOA for Tyler Wood and DA. Tokyo pass General Hull. During \
+meeting with President Rhee yesterday afternoon he brought up question of scheduled \
+third auction next week of $2,500,000 to provide Hwan for UNC, declaring this method \
+obtaining local currency “is ruining our economy”.
+
+Briggs"""
+
+
+def frus_telegram_record() -> Record:
+    """FRUS 1955–1957, vol. XXIII, pt. 2, doc. 3: a telegram in a documentary edition."""
+    text = FRUS_TEXT
+    return Record(
+        id="frus1955-57v23p2-d3",
+        title="3. Telegram From the Embassy in Korea to the Department of State",
+        text=text,
+        date="1955-01-08",
+        source_url=FRUS_URL,
+        original_language="en",
+        contents=Contents("transcription", "en"),
+        archival_reference=ArchivalReference(
+            text="Department of State, Central Files, 611.95B/1–855",
+            repository="National Archives, RG 59, General Records of the Department of State",
+            series="Central Files", file="611.95B/1–855",
+        ),
+        classification="Secret",
+        document_number="3",
+        authors=[Author("Embassy in Korea")],
+        places=["Seoul"],
+        repository_title="Foreign Relations of the United States",
+        edition=Edition(
+            series="Foreign Relations of the United States", volume_id="frus1955-57v23p2",
+            years="1955–1957", volume="XXIII", part="2", volume_title="Korea",
+            editors=["Louis J. Smith", "Glenn W. LaFantasie"],
+            publisher="Government Printing Office", place="Washington", published="1993",
+            document_number="3", pages="4–5", url=FRUS_URL,
+        ),
+        source_note="Source: Department of State, Central Files, 611.95B/1–855. Secret. "
+                    "Repeated to Tokyo.",
+        place="Seoul",
+        recipients=["Department of State"],
+        document_type="Telegram",
+        mentions=[
+            mention(text, "person/rhee-syngman", "Rhee"),
+            mention(text, "person/hull-john-e", "Hull"),
+        ],
+    )
+
+
+def corporate_record() -> Record:
+    """WCDA 300638: a statement by a person for an association, with the association
+    written as an inverted heading the way the issue saw it split."""
+    return Record(
+        id="300638",
+        title="Statement of Nakajima Kenzō, Chairman of the Board of Directors, "
+              "Japan-China Cultural Exchange Association",
+        date="1967-11-20",
+        source_url="https://digitalarchive.wilsoncenter.org/document/300638",
+        original_language="ja",
+        contents=Contents("translation", "en"),
+        archival_reference=ArchivalReference(
+            text="Diplomatic Archives of the Ministry of Foreign Affairs of Japan, "
+                 "File A’0392 (Microfilm)"),
+        authors=[Author("Nakajima, Kenzō"),
+                 Author("Association, Japan-China Cultural Exchange"),
+                 Author("Korea, Embassy in")],
+        contributors=[Contributor("Stephen Mercado", "translator")],
+        organizations=["Japan-China Cultural Exchange Association"],
+        document_type="Statement",
+        place="Tokyo",
+    )
+
+
+def multiscript_record() -> Record:
+    """Names and titles in Cyrillic, Hangul, Hanzi, with diacritics and curly quotes."""
+    return Record(
+        id="multi-1",
+        title="Запись беседы с Ким Ир Сеном «о положении» — 김일성 회담 (金日成) “Satō’s note”",
+        date="1956-08",
+        original_language="ru",
+        contents=Contents("translation", "en"),
+        archival_reference=ArchivalReference(
+            text="АВП РФ, Fond 0102, Opis 12, Delo 68, Listi 1-5", repository="АВП РФ",
+            fond="0102", opis="12", delo="68", folios="1-5"),
+        authors=[Author("Иванов, Василий Иванович"), Author("Министерство иностранных дел СССР")],
+        contributors=[Contributor("Gary Goldberg", "translator")],
+        subjects=["Korea (North)--Politics and government"],
+        people=["Kim Il Sung (김일성, 金日成)", "Satō, Eisaku"],
+        place="Пхеньян",
+        document_type="Memorandum of Conversation",
+    )
+
+
+OPIS = "https://opis.example.org"
+ATTACHMENT = OPIS + "/attachments/" + "ab" * 32
+
+
+def context_for(record: Record, attachment: bool = True) -> ExportContext:
+    """What the web layer passes: the opis page, an access date, the attachment link."""
+    return ExportContext(url=f"{OPIS}/document/{record.id}", accessed=date(2026, 12, 2),
+                         attachment_url=ATTACHMENT if attachment else None,
+                         attachment_type="application/pdf")

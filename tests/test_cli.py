@@ -63,11 +63,13 @@ def test_database_from_environment(tmp_path, monkeypatch):
 
 
 def test_demo_builds_from_packaged_corpus(tmp_path, monkeypatch):
+    """Into the default archive, the one every other command reads without --db."""
     monkeypatch.setenv("OPIS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OPIS_DATABASE", "")
     result = run("demo", "--no-serve")
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "demo.db").exists()
-    result = run("show", "114165", "--db", str(tmp_path / "demo.db"), "--json")
+    assert (tmp_path / "opis.db").exists()
+    result = run("show", "114165", "--json")
     assert json.loads(result.output)["classification"] == "SECRET"
 
 
@@ -83,3 +85,22 @@ def test_show_formats(tmp_path):
     assert tei.lstrip().startswith("<?xml") or tei.lstrip().startswith("<TEI")
     result = runner.invoke(app, ["show", "114165", "--db", db, "--format", "docx"])
     assert result.exit_code == 2 and "unknown export format" in result.output
+
+
+def test_report_keeps_bracketed_text(tmp_path):
+    """Messages quote the source's XPath ("div[@type='document']"): printed as written,
+    not eaten as console markup."""
+    volume = tmp_path / "vol.xml"
+    volume.write_text(
+        '<?xml version="1.0"?>\n<TEI xmlns="http://www.tei-c.org/ns/1.0" xml:id="vol1">\n'
+        "<teiHeader><fileDesc><titleStmt><title>Vol</title></titleStmt></fileDesc>"
+        "</teiHeader>\n<text><body>\n"
+        '<div type="document" n="1"><head>1. Без id</head><p>Text.</p></div>\n'
+        '<div type="document" xml:id="d2" n="2"><head/></div>\n'
+        "</body></text></TEI>\n", encoding="utf-8")
+    result = run("ingest", str(volume), "--db", str(tmp_path / "a.db"))
+    out = result.output.replace("\n", "")
+    assert result.exit_code == 1
+    assert "stored 1, flagged 1, failed 1" in out
+    assert "div[@type='document'] number 1" in out
+    assert "vol.xml, line 6: document 'd2' has no <head>" in out

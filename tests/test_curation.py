@@ -244,15 +244,20 @@ def test_edit_form_preview_errors_and_save(site):
     form["date"] = "1956-12-28"
     r = site.post("/document/r1/edit", data=form)
     assert r.status_code == 200 and "Preview" in r.text
-    assert "<ins>Report on the August Plenum</ins>" in r.text
+    # the new title, with the word that changed within it marked
+    assert '<ins>Report on the <ins class="changed">August </ins>Plenum</ins>' in r.text
     form["action"] = "save"
     r = site.post("/document/r1/edit", data=form, follow_redirects=False)
     assert r.status_code == 422 and 'id="err-reason"' in r.text  # a reason is required
     form["reason"] = "title as printed"
     r = site.post("/document/r1/edit", data=form, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/document/r1/history"
-    history = site.get("/document/r1/history").text
+    assert r.status_code == 303
+    assert r.headers["location"] == "/document/r1/history?done=saved&rev=2"
+    history = site.get(r.headers["location"]).text
     assert "title as printed" in history and "eddie" in history
+    assert "Saved as revision 2." in history  # the editor sees that it was saved
+    # the confirmation is our own sentence: nothing from the URL is shown
+    assert "<b>" not in site.get("/document/r1/history?done=<b>x&rev=2").text
     # the same form again: its version is stale now
     form["title"] = "Another title"
     r = site.post("/document/r1/edit", data=form, follow_redirects=False)

@@ -3,13 +3,16 @@ never stored garbled. Also binary junk and empty files."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from opis.readers import markdown, read_path, wcda_json
+from opis.cli import app
+from opis.readers import markdown, read_path, wcda_json, wcda_text
 from opis.readers.base import ReadError
 from opis.readers.encoding import decode_detected, decode_text, detect_encoding
 from opis.readers.wcda_text import parse
@@ -218,3 +221,66 @@ def test_english_with_windows_punctuation() -> None:
             "it’s done.\n")
     decoded = decode_detected("en.txt", text.encode("cp1252"))
     assert decoded.text == text and decoded.encoding == "cp1252"
+
+
+# -- mostly English, a few words of another script: judged by what each reading makes --
+
+REPORT_1956 = Path(__file__).parent / "data" / "wcda_114165.txt"
+FEW_WORDS = [
+    ("cp1251", "Совершенно секретно"), ("koi8_r", "Совершенно секретно"),
+    ("koi8_r", "[очередное]"), ("euc_kr", "김일성 동지"), ("euc_kr", "조선로동당"),
+    ("cp949", "똠방각하"), ("gbk", "毛泽东同志"), ("gbk", "中华人民共和国"),
+    ("big5", "蔣介石"), ("big5", "中華民國"), ("shift_jis", "吉田茂 ですから"),
+    ("latin_1", "Gespräch mit Grüße"),
+]
+
+
+@pytest.mark.parametrize(("codec", "words"), FEW_WORDS)
+def test_a_few_words_in_a_legacy_encoding_are_read_right(tmp_path: Path, codec: str,
+                                                          words: str) -> None:
+    text = ("The Ambassador reported on the meeting with the delegation. " * 8 + words
+            + " The conversation went on about the armistice and trade.\n" * 2)
+    decoded = decode_detected(tmp_path / "x.txt", text.encode(codec))
+    assert decoded.text == text  # right, or refused: never garbled
+    assert codecs.lookup(decoded.encoding).name == codecs.lookup(codec).name or (
+        codec == "gbk" and decoded.encoding == "gb2312")
+
+
+def test_the_1956_report_in_cp1251_with_one_bracketed_word(tmp_path: Path) -> None:
+    """The report itself is English; "[очередное]" is its one Cyrillic word. Read as
+    latin-1 it was stored as "[î÷åðåäíîå]" without a warning."""
+    text = REPORT_1956.read_text(encoding="utf-8")
+    at = text.index("plenum")
+    text = text[:at] + "[очередное] " + text[at:]
+    path = tmp_path / "report.txt"
+    path.write_bytes(text.encode("cp1251", errors="replace"))
+    record = wcda_text.parse(path, path.read_bytes())
+    assert "[очередное] plenum" in record.text and "î÷å" not in record.text
+    assert record.extra.get("encoding", "cp1251") == "cp1251"
+
+
+def test_unsure_is_refused_naming_the_candidates(tmp_path: Path) -> None:
+    # Two kanji and no kana: Shift_JIS, CP949 and GBK all make something of them.
+    path = tmp_path / "tokyo.txt"
+    path.write_bytes(("Report from the Embassy. " * 10 + "東京 " + "More text.\n").encode(
+        "shift_jis"))
+    with pytest.raises(ReadError) as err:
+        decode_detected(path, path.read_bytes())
+    assert str(path) in str(err.value) and err.value.line == 1
+    assert "shift_jis" in err.value.message and "re-save as UTF-8" in err.value.message
+
+
+def test_the_curator_says_which_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "tokyo.txt"
+    path.write_bytes("**Title**\n\n**Contents:**\n\n東京 embassy report\n".encode("shift_jis"))
+    assert "東京" in decode_detected(path, path.read_bytes(), "shift_jis").text
+    with pytest.raises(ReadError, match="not valid utf-8"):
+        decode_detected(path, path.read_bytes(), "utf-8")
+    with pytest.raises(ReadError, match="unknown encoding 'klingon'"):
+        decode_detected(path, path.read_bytes(), "klingon")
+    result = CliRunner().invoke(app, ["ingest", str(path), "--db", str(tmp_path / "a.db")])
+    assert result.exit_code == 1
+    result = CliRunner().invoke(app, ["ingest", str(path), "--encoding", "shift_jis",
+                                      "--db", str(tmp_path / "a.db")])
+    assert result.exit_code == 0, result.output
+    assert "stored 1" in result.output

@@ -5,7 +5,16 @@ from __future__ import annotations
 import bibtexparser
 from bibtexparser.middlewares import LatexDecodingMiddleware
 
-from export_fixtures import bare_record, nehru_record, reference_record
+from export_fixtures import (
+    OPIS,
+    bare_record,
+    context_for,
+    corporate_record,
+    frus_telegram_record,
+    multiscript_record,
+    nehru_record,
+    reference_record,
+)
 from opis.services.export.bibtex import citation_key, to_bibtex
 
 
@@ -23,21 +32,64 @@ def read(text: str, decode: bool = True) -> dict[str, str]:
 
 def test_reference_record_round_trips() -> None:
     record = reference_record()
-    entry = read(to_bibtex(record))
-    assert entry["ENTRYTYPE"] == "unpublished"
+    entry = read(to_bibtex(record, context_for(record)))
+    assert entry["ENTRYTYPE"] == "unpublished"  # Zotero: Manuscript
     assert entry["ID"] == "opis114165"
     assert entry["title"] == record.title
     assert entry["author"] == "Ivanov, V."
     assert entry["translator"] == "Goldberg, Gary"
-    assert entry["date"] == "1956-12-28"
-    assert entry["year"] == "1956"
-    assert entry["month"] == "12"
+    assert (entry["date"], entry["year"], entry["month"]) == ("1956-12-28", "1956", "12")
     assert entry["howpublished"] == "RGANI, Fond 5, Opis 28, Delo 486, Listi 1-17"
-    assert "translated by Gary Goldberg" in entry["note"]
-    assert "Wilson Center Digital Archive" in entry["note"]
-    assert entry["url"] == record.source_url
+    assert entry["url"] == f"{OPIS}/document/114165"
+    assert entry["urldate"] == "2026-12-02"
+    assert entry["language"] == "en"
     assert entry["abstract"] == record.summary
     assert entry["copyright"] == record.rights
+    assert entry["keywords"].startswith("Korea (North)--Politics and government, ")
+    assert "Kim Il Sung" in entry["keywords"]
+    note = entry["note"]
+    for words in ("Original language: Russian", "Credit: Obtained by James F. Person",
+                  f"Source URL: {record.source_url}", "Classification: SECRET"):
+        assert words in note, words
+
+
+def test_frus_telegram_is_incollection() -> None:
+    record = frus_telegram_record()
+    raw = read(to_bibtex(record, context_for(record)), decode=False)
+    assert raw["author"] == "{Embassy in Korea}"  # braces: never split into two names
+    entry = read(to_bibtex(record, context_for(record)))
+    assert entry["ENTRYTYPE"] == "incollection"  # Zotero: Book Section
+    assert entry["title"] == "Telegram From the Embassy in Korea to the Department of State"
+    assert entry["editor"] == "Smith, Louis J. and LaFantasie, Glenn W."
+    assert entry["booktitle"] == "Foreign Relations of the United States, 1955–1957, Korea"
+    assert entry["volume"] == "XXIII, pt. 2"
+    assert (raw["pages"], entry["pages"]) == ("4--5", "4–5")  # LaTeX's en dash
+    assert entry["publisher"] == "Government Printing Office"
+    assert entry["address"] == "Washington"
+    assert (entry["date"], entry["year"], entry["origdate"]) == ("1993", "1993", "1955-01-08")
+    assert entry["howpublished"] == ("National Archives, RG 59, General Records of the "
+                                     "Department of State, Central Files, 611.95B/1–855")
+    for words in ("Type: Telegram", "Place written: Seoul", "Document: 3",
+                  "Recipient: Department of State"):
+        assert words in entry["note"], words
+
+
+def test_corporate_and_personal_names() -> None:
+    text = to_bibtex(corporate_record())
+    raw = read(text, decode=False)
+    assert raw["author"] == ("Nakajima, Kenzō and {Japan-China Cultural Exchange Association}"
+                             " and {Embassy in Korea}")
+    assert "Korea, Embassy in" not in text
+    entry = read(text)
+    assert (entry["type"], entry["location"]) == ("Statement", "Tokyo")
+
+
+def test_scripts_survive() -> None:
+    record = multiscript_record()
+    entry = read(to_bibtex(record), decode=False)
+    assert entry["title"] == "{" + record.title + "}"
+    assert entry["author"] == "Иванов, Василий Иванович and {Министерство иностранных дел СССР}"
+    assert entry["location"] == "Пхеньян"
 
 
 def test_title_is_brace_protected() -> None:

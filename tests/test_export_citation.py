@@ -6,14 +6,24 @@ from importlib import resources
 
 import pytest
 
-from export_fixtures import REFERENCE_CITATION, bare_record, nehru_record, reference_record
-from opis.services.export.citation import STYLES, CitationError, cite
+from export_fixtures import (
+    OPIS,
+    REFERENCE_CITATION,
+    bare_record,
+    context_for,
+    corporate_record,
+    frus_telegram_record,
+    multiscript_record,
+    nehru_record,
+    reference_record,
+)
+from opis.services.export.citation import STYLES, CitationError, cite, punctuate_in_quotes
 
 URL = "https://wilson-center-digital-archive.dvincitest.com/document/114165"
 TITLE = reference_record().title
 
 CHICAGO = (
-    f"V. Ivanov, “{TITLE}”, trans. Gary Goldberg, December 28, 1956, RGANI, Fond 5, Opis 28, "
+    f"V. Ivanov, “{TITLE},” trans. Gary Goldberg, December 28, 1956, RGANI, Fond 5, Opis 28, "
     f"Delo 486, Listi 1-17, Wilson Center Digital Archive, {URL}."
 )
 
@@ -30,13 +40,15 @@ def test_differences_from_the_wilson_center_line_are_exactly_the_documented_ones
     # 2. Curly quotes where the archive prints straight ones.
     text = text.replace("“", '"').replace("”", '"')
     # 3. The translator follows the title ("trans."); the archive credits at the end.
-    text = text.replace(", trans. Gary Goldberg", "")
-    # 4. Chicago's order: reference, then archive; the archive's line: archive first.
+    text = text.replace(" trans. Gary Goldberg,", "")
+    # 4. US punctuation: the comma inside the closing quotation mark.
+    text = text.replace(',"', '",')
+    # 5. Chicago's order: reference, then archive; the archive's line: archive first.
     text = text.replace(
         "RGANI, Fond 5, Opis 28, Delo 486, Listi 1-17, Wilson Center Digital Archive",
         "Wilson Center Digital Archive, RGANI, Fond 5, Opis 28, Delo 486, Listi 1-17",
     )
-    # 5. Chicago ends with the URL and a period; the archive ends with its credit line,
+    # 6. Chicago ends with the URL and a period; the archive ends with its credit line,
     #    whose "Obtained by" has no CSL role.
     text = text.replace(
         f", {URL}.", ". Obtained by James F. Person and translated by Gary Goldberg"
@@ -60,7 +72,7 @@ def test_authorless_records_print_the_title_once() -> None:
     record.contributors = []
     for style in STYLES:
         assert cite(record, style).count("Communist Party of the Soviet Union") == 1, style
-    assert cite(record, "chicago").startswith(f"“{TITLE}”, December 28, 1956, RGANI")
+    assert cite(record, "chicago").startswith(f"“{TITLE},” December 28, 1956, RGANI")
 
 
 def test_translator_standing_in_for_author_keeps_label_and_full_name() -> None:
@@ -98,3 +110,63 @@ def test_styles_ship_with_their_licence_headers() -> None:
     for name in STYLES.values():
         text = resources.files("opis").joinpath("data", "csl", f"{name}.csl").read_text()
         assert "creativecommons.org/licenses/by-sa/3.0" in text
+
+
+def test_us_styles_put_commas_and_periods_inside_quotation_marks() -> None:
+    record = reference_record()
+    assert f"“{TITLE},” trans." in cite(record, "chicago")
+    assert f"“{TITLE}.” Translated by" in cite(record, "mla")
+    for style in STYLES:
+        assert "”," not in cite(record, style) and "”." not in cite(record, style), style
+
+
+def test_quote_finishing_follows_the_csl_test_suite() -> None:
+    # magic_PunctuationInQuoteDefaultEnglishDelimiter: "Doe, “Book A,” 1900."
+    assert punctuate_in_quotes("Doe, “Book A”, 1900.") == "Doe, “Book A,” 1900."
+    # flipflop_QuotesInFieldNotOnNode: quotes from a field value are not the style's.
+    assert punctuate_in_quotes("Speak, \ue001friend\ue002, and enter.") == (
+        "Speak, “friend”, and enter.")
+    assert punctuate_in_quotes("“Why?”.") == "“Why?”"
+    assert punctuate_in_quotes("Doe, “Book A”, 1900.", in_quote=False) == (
+        "Doe, “Book A”, 1900.")
+
+
+def test_a_quotation_inside_a_quoted_title_turns_single() -> None:
+    chicago = cite(multiscript_record(), "chicago")
+    assert "(金日成) ‘Satō’s Note,’” Memorandum of Conversation" in chicago
+    assert chicago.startswith("Василий Иванович Иванов and Министерство иностранных дел СССР, “")
+    apa = cite(multiscript_record(), "apa")  # APA does not quote titles: the field's stay
+    assert "(金日成) “Satō’s note” (G. Goldberg, trans.)" in apa
+
+
+def test_frus_document_is_cited_in_its_volume() -> None:
+    record = frus_telegram_record()
+    chicago = cite(record, "chicago", context=context_for(record))
+    assert chicago == (
+        "Embassy in Korea, “Telegram From the Embassy in Korea to the Department of State, "
+        "Seoul, January 8, 1955,” in Foreign Relations of the United States, 1955–1957, "
+        "Vol. XXIII, Pt. 2, Korea, ed. Louis J. Smith and Glenn W. LaFantasie (Government "
+        "Printing Office, 1993), doc. 3, Central Files, 611.95B/1–855, National Archives, "
+        "RG 59, General Records of the Department of State, "
+        f"{OPIS}/document/frus1955-57v23p2-d3.")
+    apa = cite(record, "apa", context=context_for(record))
+    assert "In L. J. Smith & G. W. LaFantasie (eds.), Foreign Relations" in apa
+    assert "(pp. 4–5). Government Printing Office." in apa
+
+
+def test_a_curators_record_is_an_online_archival_document() -> None:
+    record = bare_record()
+    record.authors = []
+    chicago = cite(record, "chicago", context=context_for(record))
+    assert chicago == f"“Untitled Note,” n.d., accessed December 2, 2026, {OPIS}/document/bare-1."
+    assert "unpublished" not in chicago.lower()
+    mla = cite(record, "mla", context=context_for(record))
+    assert mla == f"“Untitled Note.” {OPIS}/document/bare-1. Accessed 2 Dec. 2026."
+
+
+def test_corporate_authors_are_not_inverted_in_citations() -> None:
+    for style in STYLES:
+        text = cite(corporate_record(), style)
+        assert "Korea, Embassy in" not in text and "Association, Japan" not in text, style
+    assert cite(corporate_record(), "apa").startswith(
+        "Nakajima, K., Japan-China Cultural Exchange Association, & Embassy in Korea. (1967).")

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from lxml import etree
 
-from export_fixtures import bare_record, nehru_record, reference_record
+from export_fixtures import (
+    ATTACHMENT,
+    OPIS,
+    bare_record,
+    context_for,
+    corporate_record,
+    frus_telegram_record,
+    multiscript_record,
+    nehru_record,
+    reference_record,
+)
 from opis.services.export.dublin_core import DC_NS, OAI_DC_NS, to_dublin_core
 
 
@@ -16,21 +26,51 @@ def values(xml: str, name: str) -> list[str]:
 
 def test_reference_record_fields() -> None:
     record = reference_record()
-    xml = to_dublin_core(record)
+    xml = to_dublin_core(record, context_for(record))
     assert values(xml, "title") == [record.title]
-    assert values(xml, "creator") == ["V. Ivanov"]
+    assert values(xml, "creator") == ["Ivanov, V."]
     assert values(xml, "contributor") == ["James F. Person (obtained by)",
                                           "Gary Goldberg (translator)"]
     assert values(xml, "date") == ["1956-12-28"]
     assert values(xml, "description")[0] == record.summary
+    assert "Classification: SECRET" in values(xml, "description")
     assert values(xml, "language") == ["en", "ru"]
-    assert record.source_url in values(xml, "identifier")
-    assert values(xml, "source")[0] == "RGANI, Fond 5, Opis 28, Delo 486, Listi 1-17"
+    assert values(xml, "identifier") == [f"{OPIS}/document/114165", record.source_url,
+                                         "opis:114165"]
+    assert values(xml, "source") == ["RGANI, Fond 5, Opis 28, Delo 486, Listi 1-17"]
     assert values(xml, "rights") == [record.rights]
-    assert values(xml, "subject") == record.subjects
-    assert {"Text", "manuscript"} <= set(values(xml, "type"))
+    assert values(xml, "subject")[:2] == record.subjects
+    assert "Kim Il Sung" in values(xml, "subject")
+    assert values(xml, "type") == ["Text", "translation (English)"]
     assert values(xml, "coverage") == record.places
     assert values(xml, "publisher") == ["Wilson Center Digital Archive"]
+    assert values(xml, "relation") == [ATTACHMENT]
+
+
+def test_frus_and_corporate_records() -> None:
+    record = frus_telegram_record()
+    xml = to_dublin_core(record, context_for(record, attachment=False))
+    assert values(xml, "title") == ["Telegram From the Embassy in Korea to the Department of State"]
+    assert values(xml, "creator") == ["Embassy in Korea"]
+    assert values(xml, "contributor") == ["Louis J. Smith (editor)", "Glenn W. LaFantasie (editor)",
+                                          "Department of State (recipient)"]
+    assert values(xml, "date") == ["1955-01-08"]  # the document's date, not the volume's
+    assert values(xml, "type")[:2] == ["Text", "Telegram"]
+    assert values(xml, "publisher") == ["Government Printing Office"]
+    assert values(xml, "source") == [
+        "National Archives, RG 59, General Records of the Department of State, Central Files, "
+        "611.95B/1–855",
+        "Foreign Relations of the United States, 1955–1957, Korea, vol. XXIII, pt. 2, doc. 3, "
+        "pp. 4–5"]
+    assert values(xml, "coverage") == ["Seoul"]
+    corporate = to_dublin_core(corporate_record())
+    assert values(corporate, "creator") == [
+        "Nakajima, Kenzō", "Japan-China Cultural Exchange Association", "Embassy in Korea"]
+    assert "Korea, Embassy in" not in corporate
+    multi = to_dublin_core(multiscript_record())
+    assert values(multi, "creator") == ["Иванов, Василий Иванович",
+                                        "Министерство иностранных дел СССР"]
+    assert values(multi, "title") == [multiscript_record().title]
 
 
 def test_other_records() -> None:

@@ -9,10 +9,15 @@ import pytest
 from lxml import etree
 
 from export_fixtures import (
+    OPIS,
     REFERENCE_TEXT,
     annotate,
     bare_record,
+    context_for,
+    corporate_record,
+    frus_telegram_record,
     mention,
+    multiscript_record,
     nehru_record,
     reference_record,
 )
@@ -56,6 +61,47 @@ def test_every_export_validates(tei_schema: etree.RelaxNG) -> None:
     for record in (reference_record(), nehru_record(), bare_record()):
         assert_valid(parse(to_tei(record, REFS)), tei_schema)
         assert_valid(parse(to_tei(record)), tei_schema)
+
+
+def test_frus_corporate_and_scripts_headers(tei_schema: etree.RelaxNG) -> None:
+    record = frus_telegram_record()
+    d = parse(to_tei(record, context=context_for(record)))
+    assert_valid(d, tei_schema)
+    assert d.findtext(".//t:titleStmt/t:title", namespaces=NS) == (
+        "Telegram From the Embassy in Korea to the Department of State")
+    assert d.findtext(".//t:titleStmt/t:author/t:orgName", namespaces=NS) == "Embassy in Korea"
+    assert d.findtext(".//t:publicationStmt/t:idno[@type='opis-URL']", namespaces=NS) == (
+        f"{OPIS}/document/frus1955-57v23p2-d3")
+    bibl = d.find(".//t:sourceDesc/t:bibl[@type='edition']", NS)
+    assert bibl.findtext("t:title", namespaces=NS) == (
+        "Foreign Relations of the United States, 1955–1957, Korea")
+    assert [e.text for e in bibl.findall("t:editor", NS)] == ["Louis J. Smith",
+                                                               "Glenn W. LaFantasie"]
+    assert {e.get("unit"): e.text for e in bibl.findall("t:biblScope", NS)} == {
+        "volume": "XXIII, pt. 2", "document": "3", "page": "4–5"}
+    assert (bibl.findtext("t:publisher", namespaces=NS), bibl.findtext("t:pubPlace", namespaces=NS),
+            bibl.findtext("t:date", namespaces=NS)) == ("Government Printing Office",
+                                                        "Washington", "1993")
+    ms = d.find(".//t:msIdentifier", NS)
+    assert ms.findtext("t:repository", namespaces=NS) == (
+        "National Archives, RG 59, General Records of the Department of State")
+    assert ms.findtext("t:collection", namespaces=NS) == "Central Files"
+    assert ms.findtext("t:idno[@type='file']", namespaces=NS) == "611.95B/1–855"
+    assert d.findtext(".//t:creation/t:placeName", namespaces=NS) == "Seoul"
+    assert d.findtext(".//t:correspAction[@type='received']/t:orgName", namespaces=NS) == (
+        "Department of State")
+    corporate = parse(to_tei(corporate_record()))
+    assert_valid(corporate, tei_schema)
+    assert [e.text for e in corporate.findall(".//t:titleStmt/t:author/t:orgName", NS)] == [
+        "Japan-China Cultural Exchange Association", "Embassy in Korea"]
+    person = corporate.find(".//t:titleStmt/t:author/t:persName", NS)
+    assert (person.findtext("t:surname", namespaces=NS),
+            person.findtext("t:forename", namespaces=NS)) == ("Nakajima", "Kenzō")
+    multi = parse(to_tei(multiscript_record()))
+    assert_valid(multi, tei_schema)
+    assert multi.findtext(".//t:titleStmt/t:title", namespaces=NS) == multiscript_record().title
+    assert multi.findtext(".//t:titleStmt/t:author/t:orgName", namespaces=NS) == (
+        "Министерство иностранных дел СССР")
 
 
 def test_header(reference_doc: etree._Element) -> None:

@@ -64,9 +64,10 @@ def test_report_file_and_cli_dry_run(tmp_path):
                                       str(tmp_path / "a.db"), "--report", str(report),
                                       "--dry-run"])
     assert result.exit_code == 1
-    assert "dry run: would have added 1" in result.output
+    assert "dry run: would have added 2" in result.output  # the good line of bad.jsonl too
     data = json.loads(report.read_text())
-    assert data["added"] == 1 and data["failed"] == 1 and data["dry_run"]
+    assert data["added"] == 2 and data["failed"] == 1 and data["dry_run"]
+    assert data["stored"] == 2 and data["flagged"] == 0
     (failure,) = data["failures"]
     assert failure["file"].endswith("bad.jsonl") and failure["line"] == 2
     assert not (tmp_path / "a.db.tantivy").exists() or Archive(str(tmp_path / "a.db")).count() == 0
@@ -129,9 +130,9 @@ def test_killed_ingest_resumes_without_duplicates(tmp_path):
     archive.close()
 
 
-def test_an_error_mid_file_keeps_the_complete_batches_before_it(tmp_path):
-    """Batches overlap (one is written while the next is extracted), yet a bad line
-    still costs only its own batch: the complete batches before it are stored."""
+def test_a_bad_line_mid_file_costs_only_itself(tmp_path):
+    """Batches overlap (one is written while the next is extracted), and a bad line
+    costs only itself: the records before and after it are stored."""
     src = many_records(tmp_path / "many.jsonl", 40)
     lines = src.read_text(encoding="utf-8").splitlines()
     lines.insert(33, "{not json")
@@ -139,14 +140,14 @@ def test_an_error_mid_file_keeps_the_complete_batches_before_it(tmp_path):
     archive = Archive(str(tmp_path / "a.db"))
     report = archive.ingest([src], workers=2, batch_size=10)
     assert [(f.line, f.path.endswith("many.jsonl")) for f in report.failed] == [(34, True)]
-    assert len(report.added) == 30 and archive.count() == 30
-    assert archive.get("700029") is not None and archive.get("700030") is None
-    assert archive.search(SearchRequest(query="copy", limit=1)).result.total == 30
-    # Running it again after the fix stores the rest and nothing twice.
+    assert len(report.added) == 40 and archive.count() == 40 and report.stored == 40
+    assert archive.get("700029") is not None and archive.get("700030") is not None
+    assert archive.search(SearchRequest(query="copy", limit=1)).result.total == 40
+    # Running it again after the fix stores nothing twice.
     src.write_text("\n".join(line for line in lines if line != "{not json") + "\n",
                    encoding="utf-8")
     again = archive.ingest([src], workers=2, batch_size=10)
-    assert again.ok and len(again.added) == 10 and len(again.unchanged) == 30
+    assert again.ok and len(again.added) == 0 and len(again.unchanged) == 40
     assert archive.count() == 40
     archive.close()
 
@@ -265,3 +266,24 @@ def test_the_cycle_collector_is_paused_during_an_ingest_and_restored_after(tmp_p
         assert not gc.isenabled()  # a caller that had turned it off keeps it off
     finally:
         gc.enable()
+
+
+def test_a_folder_with_one_bad_file_loads_the_rest(tmp_path):
+    """A Markdown folder: the bad file is reported with its line, the others stored."""
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    (folder / "a.md").write_text("---\ntitle: Письмо Мао\n---\n«Текст» письма.\n",
+                                 encoding="utf-8")
+    (folder / "b.md").write_text("---\ntitle: [unclosed\n---\nBody\n", encoding="utf-8")
+    (folder / "c.md").write_text("---\ntitle: 金日成への手紙\n---\nA letter to Kim.\n",
+                                 encoding="utf-8")
+    archive = Archive(str(tmp_path / "a.db"))
+    report = archive.ingest([folder], workers=1)
+    assert sorted(report.added) == ["a", "c"] and report.stored == 2
+    [failure] = report.failed
+    assert failure.path.endswith("b.md") and failure.line == 2
+    result = CliRunner().invoke(app, ["ingest", str(folder), "--db", str(tmp_path / "b.db")])
+    assert result.exit_code == 1
+    assert "stored 2, flagged 0, failed 1" in result.output
+    assert "b.md, line 2:" in result.output.replace("\n", "")
+    archive.close()

@@ -226,8 +226,12 @@ def test_binary_and_encoding_errors(tmp_path):
         p = tmp_path / "x.txt"
         p.write_bytes(b"**Title**\n\x00\x01\x02")
         parse(p, p.read_bytes())
+    # One Cyrillic word is enough when only one reading of it is Russian...
+    record = read("**Title**\n\n**Summary:**\n\nсводка\n", tmp_path, encoding="cp1251")
+    assert record.summary == "сводка"
+    # ...one accented byte is not: refused, with its line.
     with pytest.raises(ReadError) as e:
-        read("**Title**\n\n**Summary:**\n\nсводка\n", tmp_path, encoding="cp1251")
+        read("**Title**\n\n**Summary:**\n\nCafé\n", tmp_path, encoding="latin-1")
     assert e.value.line == 5 and "UTF-8" in e.value.message
 
 

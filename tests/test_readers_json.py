@@ -11,7 +11,7 @@ import pytest
 from opis.model import ArchivalReference, Author, Contents, Contributor, Record
 from opis.model.headings import is_personal_heading, split_heading
 from opis.readers import wcda_json
-from opis.readers.base import ReadError
+from opis.readers.base import ReadError, Rejected
 
 DATA = Path(__file__).parent / "data"
 JSONL = DATA / "wcda-records.jsonl"
@@ -239,7 +239,7 @@ def test_csv_variant_gives_the_same_records(
         )
 
 
-def test_csv_bad_row_names_its_line(tmp_path: Path) -> None:
+def test_csv_bad_row_fails_alone_and_names_its_line(tmp_path: Path) -> None:
     path = tmp_path / "records.csv"
     rows = [dict(RAW[0]), dict(RAW[1], title=None), dict(RAW[2])]
     _write_csv(path, rows, lists_as_json=True)
@@ -247,14 +247,26 @@ def test_csv_bad_row_names_its_line(tmp_path: Path) -> None:
     lines = path.read_text(encoding="utf-8").split("\n")
     row_line = next(i for i, line in enumerate(lines, 1) if line.startswith(RAW[1]["document_url"]))
     assert row_line > 40
-    got = []
-    with pytest.raises(ReadError) as err:
-        for item in wcda_json.read(path):
-            got.append(item)
-    assert [r.id for r in got] == ["300653"]
-    assert err.value.line == row_line
-    assert "title" in err.value.message and "300641" in err.value.message
-    assert str(path) in str(err.value)
+    got = list(wcda_json.read(path))
+    assert [r.id for r in got if isinstance(r, Record)] == ["300653", RAW[2]["record_id"]]
+    [rejected] = [r for r in got if isinstance(r, Rejected)]
+    err = rejected.error
+    assert err.line == row_line and rejected.record_id == "300641"
+    assert "title" in err.message and "300641" in err.message
+    assert str(path) in str(err)
+
+
+def test_jsonl_bad_lines_fail_alone(tmp_path: Path) -> None:
+    path = tmp_path / "records.jsonl"
+    good = [json.dumps(r, ensure_ascii=False) for r in RAW[:3]]
+    path.write_bytes("\n".join([good[0], '{"record_id": "x", "title": ', good[1],
+                                 "[1, 2]", good[2]]).encode() + b"\n\xff\xfe{}\n")
+    got = list(wcda_json.read(path))
+    assert [r.id for r in got if isinstance(r, Record)] == [r["record_id"] for r in RAW[:3]]
+    failed = [(r.error.line, r.error.message) for r in got if isinstance(r, Rejected)]
+    assert [line for line, _ in failed] == [2, 4, 6]
+    assert "invalid JSON" in failed[0][1] and "one JSON object" in failed[1][1]
+    assert "not UTF-8" in failed[2][1]
 
 
 def test_sniff() -> None:
@@ -269,6 +281,14 @@ def test_sniff() -> None:
 # -- bad input -----------------------------------------------------------------------
 
 
+def _rejected(path: Path) -> tuple[ReadError, list[Record]]:
+    """The one record of ``path`` that cannot be stored, and the records that were."""
+    items = list(wcda_json.read(path))
+    [rejected] = [i for i in items if isinstance(i, Rejected)]
+    assert str(path) in str(rejected.error)
+    return rejected.error, [i for i in items if isinstance(i, Record)]
+
+
 def _lines(*records: dict | str) -> str:
     return "\n".join(r if isinstance(r, str) else json.dumps(r) for r in records) + "\n"
 
@@ -276,14 +296,12 @@ def _lines(*records: dict | str) -> str:
 def test_invalid_json_line_is_named_after_good_records(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text(_lines(RAW[0], RAW[1], '{"record_id": "1", "title": ', RAW[2]))
-    got = []
-    with pytest.raises(ReadError) as err:
-        for item in wcda_json.read(path):
-            got.append(item)
-    assert [r.id for r in got] == ["300653", "300641"]  # complete records before the bad line
-    assert err.value.line == 3
-    assert "invalid JSON" in err.value.message
-    assert str(err.value).startswith(f"{path}, line 3:")
+    err, got = _rejected(path)
+    # The records before and after the bad line are read.
+    assert [r.id for r in got] == ["300653", "300641", RAW[2]["record_id"]]
+    assert err.line == 3
+    assert "invalid JSON" in err.message
+    assert str(err).startswith(f"{path}, line 3:")
 
 
 @pytest.mark.parametrize(
@@ -297,24 +315,23 @@ def test_missing_required_field(tmp_path: Path, field: str, value: object) -> No
     else:
         broken[field] = value
     path.write_text(_lines(RAW[0], broken))
-    with pytest.raises(ReadError) as err:
-        list(wcda_json.read(path))
-    assert err.value.line == 2
-    assert f"'{field}'" in err.value.message
+    err, got = _rejected(path)
+    assert err.line == 2 and [r.id for r in got] == ["300653"]
+    assert f"'{field}'" in err.message
 
 
 def test_wrong_type_is_named(tmp_path: Path) -> None:
     path = tmp_path / "types.jsonl"
     path.write_text(_lines(dict(RAW[0], authors="Nehru, Jawaharlal")))
-    with pytest.raises(ReadError, match=r"line 1: field 'authors' must be an array"):
-        list(wcda_json.read(path))
+    err, _ = _rejected(path)
+    assert "line 1: field 'authors' must be an array" in str(err)
 
 
 def test_line_that_is_not_an_object(tmp_path: Path) -> None:
     path = tmp_path / "array-line.jsonl"
     path.write_text(_lines(RAW[0], "[1, 2]"))
-    with pytest.raises(ReadError, match="line 2: each line must hold one JSON object"):
-        list(wcda_json.read(path))
+    err, _ = _rejected(path)
+    assert "line 2: each line must hold one JSON object" in str(err)
 
 
 def test_json_array_error_names_the_line(tmp_path: Path) -> None:
@@ -338,11 +355,11 @@ def test_binary_junk(tmp_path: Path) -> None:
     path = tmp_path / "junk.jsonl"
     path.write_bytes(b'{"record_id": "1", "title": "A report"}\n\x89PNG\r\n\x1a\n\xff\xfe\x00\x00'
                      b'garbage')
-    with pytest.raises(ReadError) as err:
-        list(wcda_json.read(path))
-    assert err.value.line == 2
-    assert "UTF-8" in err.value.message
-    assert str(path) in str(err.value)
+    items = list(wcda_json.read(path))
+    errors = [i.error for i in items if isinstance(i, Rejected)]
+    assert [r.id for r in items if isinstance(r, Record)] == ["1"]
+    assert errors and errors[0].line == 2 and "UTF-8" in errors[0].message
+    assert str(path) in str(errors[0])
 
 
 # -- the heading helper the reader relies on ------------------------------------------
@@ -412,6 +429,6 @@ def test_json_lines_stream_one_line_at_a_time(tmp_path: Path) -> None:
     path.write_bytes(b"".join(good % (i, i) for i in range(1, 4)) + b"\xff\xfe broken\n")
     records = wcda_json.read(path)
     assert [next(records).id for _ in range(3)] == ["1", "2", "3"]
-    with pytest.raises(ReadError) as err:
-        next(records)
-    assert err.value.line == 4 and "not UTF-8" in err.value.message
+    rejected = next(records)
+    assert isinstance(rejected, Rejected)
+    assert rejected.error.line == 4 and "not UTF-8" in rejected.error.message

@@ -184,3 +184,23 @@ def test_combine_translation_with_scanned_original(
     assert first["role"] == "translation" and first["sha256"] == hashlib.sha256(
         text_path.read_bytes()).hexdigest()
     assert combine(again, original).extra["attachments"] == again.extra["attachments"]
+
+
+def test_an_unreadable_page_costs_only_itself(tmp_path: Path) -> None:
+    path = _text_pdf(tmp_path / "damaged.pdf", [
+        "Первая страница: доклад о положении дел в районе, достаточно текста.",
+        "The second page, which PDFium will not load once its dictionary is broken.",
+        "Third page: «Ответ» and a closing paragraph of the report.",
+    ])
+    data = path.read_bytes()
+    second = [m for m in range(len(data)) if data.startswith(b"/Type /Page", m)
+              and not data.startswith(b"/Type /Pages", m)][1]
+    path.write_bytes(data[:second] + b"/Type /Pagx" + data[second + 11:])  # same length
+    [record] = [i for i in read_path(path) if isinstance(i, Record)]
+    assert "Первая страница" in record.text and "«Ответ»" in record.text
+    assert "second page" not in record.text
+    [flag] = record.flags
+    assert flag.field == "text" and "page 2 cannot be read" in flag.message
+    assert [p["source"] for p in record.extra["pages"]] == ["text-layer", "unreadable",
+                                                            "text-layer"]
+    assert record.extra["needs_review"] is True

@@ -12,8 +12,9 @@ from lxml import etree
 
 from opis.model import ArchivalReference, Author, Contents, Record
 from opis.model.entity import Collection, Entity, GlossaryEntry
+from opis.model.record import id_problem
 from opis.readers import tei_frus
-from opis.readers.base import ReadError
+from opis.readers.base import ReadError, Rejected
 
 DATA = Path(__file__).parent / "data"
 V23 = DATA / "frus1955-57v23p2-excerpt.xml"
@@ -212,12 +213,31 @@ def test_document_fields_v23p2_d2() -> None:
     assert d2.extra["subtype"] == "historical-document"
     assert d2.extra["page"] == "2"
     assert d2.classification == "Confidential"
+    # The reference is the location only; the archive holding it is named, not FRUS.
     assert d2.archival_reference == ArchivalReference(
-        "Department of State, Central Files, 611.95B/1–755. Confidential. Drafted by "
-        "William G. Jones"
+        "Department of State, Central Files, 611.95B/1–755",
+        repository="National Archives, RG 59, General Records of the Department of State",
+        series="Central Files", file="611.95B/1–755",
     )
+    assert d2.source_note == ("Source: Department of State, Central Files, 611.95B/1–755. "
+                              "Confidential. Drafted by William G. Jones.")
+    assert d2.drafting == "Drafted by William G. Jones"
+    assert d2.document_type == "Memorandum of Conversation"
+    assert d2.place == "Washington" and d2.recipients == ["Yang"]
     assert d2.source_url == "https://history.state.gov/historicaldocuments/frus1955-57v23p2/d2"
-    assert d2.repository_title == "Foreign Relations of the United States"
+    assert d2.repository_title is None
+    edition = d2.edition
+    assert edition is not None
+    assert (edition.series, edition.volume_id, edition.years, edition.volume, edition.part,
+            edition.volume_title) == ("Foreign Relations of the United States",
+                                      "frus1955-57v23p2", "1955–1957", "XXIII", "2", "Korea")
+    assert edition.editors == ["Louis J. Smith", "Glenn W. LaFantasie"]
+    assert (edition.publisher, edition.place, edition.published) == (
+        "United States Government Printing Office", "Washington", "1993")
+    assert edition.document_number == "2" and edition.pages == "2–3"
+    assert edition.chapter and edition.chapter.startswith("U.S. Efforts to Secure the Withdrawal")
+    assert edition.url == d2.source_url
+    assert d2.flags == []
     assert d2.original_language == "en"
     assert d2.contents == Contents("transcription", "en")
     assert d2.source_format == "tei"
@@ -412,18 +432,62 @@ def _volume_with(tmp_path: Path, document: str) -> Path:
     return path
 
 
-def test_document_without_head_names_its_id(tmp_path: Path) -> None:
-    path = _volume_with(tmp_path, '<div type="document" xml:id="d2" n="2">\n<p>No head.</p></div>')
-    err, got = _error(path)
-    assert [r.id for r in _records(got)] == ["vol1-d1"]
-    assert "'d2'" in err.message and "head" in err.message
-    assert err.line == 6
+def test_document_without_head_is_stored_flagged_and_the_rest_loads(tmp_path: Path) -> None:
+    path = _volume_with(tmp_path, '<div type="document" xml:id="d2" n="2">\n<head/>'
+                                  "<dateline>Executive Mansion,<lb/>Washington, December 18, "
+                                  "1897.</dateline><p>I transmit herewith.</p></div>\n"
+                                  '<div type="document" xml:id="d3" n="3">\n'
+                                  "<p>To the Senate: I transmit a report. More.</p></div>\n"
+                                  '<div type="document" xml:id="d4" n="4"><head>4. After'
+                                  "</head><p>Still here.</p></div>")
+    items = list(tei_frus.read(path))
+    records = {r.id: r for r in _records(items)}
+    assert list(records) == ["vol1-d1", "vol1-d2", "vol1-d3", "vol1-d4"]
+    d2, d3 = records["vol1-d2"], records["vol1-d3"]
+    assert d2.title == "Executive Mansion, Washington, December 18, 1897."
+    assert d2.date == "1897-12-18"  # printed in the dateline, no @when
+    assert [(f.field, f.line) for f in d2.flags] == [("title", 6), ("date", 6)]
+    assert "empty <head/>" in d2.flags[0].message and "dateline" in d2.flags[0].message
+    assert d3.title == "To the Senate: I transmit a report."
+    assert "no <head>" in d3.flags[0].message and "first sentence" in d3.flags[0].message
+    assert items[-1].record_ids == list(records)
 
 
-def test_document_without_id(tmp_path: Path) -> None:
-    path = _volume_with(tmp_path, '<div type="document" n="2"><head>2. X</head></div>')
-    err, _ = _error(path)
-    assert "xml:id" in err.message and err.line == 6
+def test_a_document_that_cannot_be_stored_fails_alone(tmp_path: Path) -> None:
+    path = _volume_with(tmp_path, '<div type="document" xml:id="d2" n="2">\n<head/></div>\n'
+                                  '<div type="document" xml:id="d3" n="3"><head>3. Next</head>'
+                                  "<p>Text.</p></div>")
+    items = list(tei_frus.read(path))
+    [rejected] = [i for i in items if isinstance(i, Rejected)]
+    assert rejected.error.line == 6 and "'d2'" in rejected.error.message
+    assert str(path) in str(rejected.error)
+    assert [r.id for r in _records(items)] == ["vol1-d1", "vol1-d3"]
+    assert items[-1].record_ids == ["vol1-d1", "vol1-d3"]  # the volume lists what is stored
+
+
+def test_document_without_a_usable_id_gets_one(tmp_path: Path) -> None:
+    path = _volume_with(tmp_path, '<div type="document" n="2"><head>2. X</head></div>\n'
+                                  '<div type="document" xml:id="d.3" n="3"><head>3. Y</head>'
+                                  "</div>")
+    records = _records(list(tei_frus.read(path)))
+    assert [r.id for r in records] == ["vol1-d1", "vol1-doc2", "vol1-doc3"]
+    assert all(id_problem(r.id) is None for r in records)
+    assert "no xml:id" in records[1].flags[0].message and records[1].flags[0].line == 6
+    assert "not usable" in records[2].flags[0].message
+    assert records[1].source_url is None  # no page of its own on history.state.gov
+
+
+def test_heads_and_datelines_keep_the_break_between_words(tmp_path: Path) -> None:
+    path = _volume_with(tmp_path, '<div type="document" xml:id="d2" n="2"><pb n="7"/>'
+                                  "<head>No. 160.<lb/><hi>Mr. Frelinghuysen to Mr. West.</hi>"
+                                  "</head><dateline><placeName>Legation,<lb/>Seoul</placeName>"
+                                  ", <date>October 24, 1883</date>.</dateline><p>Text on 7."
+                                  '</p><pb n="8"/><p>And 8.</p></div>')
+    d2 = _records(list(tei_frus.read(path)))[1]
+    assert d2.title == "No. 160. Mr. Frelinghuysen to Mr. West."
+    assert d2.extra["dateline"] == "Legation, Seoul, October 24, 1883."
+    assert d2.date == "1883-10-24" and d2.place == "Legation, Seoul"
+    assert d2.extra["page"] == "7" and d2.edition and d2.edition.pages == "7–8"
 
 
 def test_small_volume_reads_whole(tmp_path: Path) -> None:

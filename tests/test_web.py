@@ -33,7 +33,7 @@ def test_document_page_shows_fields_and_marks(client):
     for text in ("RGANI, Fond 5, Opis 28, Delo 486, Listi 1-17", "James F. Person",
                  "Gary Goldberg", "Leon Levy Foundation", "SECRET", "№ 1578/d?v?",
                  "V. Ivanov, USSR Ambassador to the DPRK", "Khrushchev", "Russian",
-                 "Distributed at the instruction of Cde. D. T. SHEPILOV", "1957-01-X9"):
+                 "Distributed at the instruction of Cde. D. T. SHEPILOV", "?9 January 1957"):
         assert text in html, text
     for kind in ("stamp", "handwritten", "illegible", "typed_over", "sic", "supplied",
                  "original_term", "gloss", "romanization"):

@@ -11,13 +11,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from opis import cli_admin, cli_bulk
 from opis.cli_common import DbOption, console, err
 from opis.cli_common import open_archive as _open
-from opis.config import allowed_hosts, base_url, data_dir, resolve_database
+from opis.config import (
+    allowed_hosts,
+    base_url,
+    default_database,
+    resolve_database,
+    shown_database,
+)
 from opis.search.base import SearchRequest
 from opis.services.archive import Archive, IngestProgress, IngestReport, reader_limits
 from opis.services.export import FORMATS, UnknownFormatError, export
@@ -26,6 +33,14 @@ from opis.store.db import REPLICAS_ENV, ReplicaError, replica_urls
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="opis: publish, search and cite translated historical documents.")
+
+
+@app.callback()
+def global_options(db: DbOption = None) -> None:
+    """`opis --db URL COMMAND ...` means the same as `opis COMMAND ... --db URL` (a --db
+    after the command still wins)."""
+    if db:
+        os.environ["OPIS_DATABASE"] = db
 
 
 @app.command()
@@ -45,6 +60,9 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(
            attachment_root: Annotated[list[Path] | None, typer.Option(
                "--attachment-root", help="A folder whose files records may attach, "
                "besides the folders given to read (repeatable).")] = None,
+           encoding: Annotated[str | None, typer.Option(
+               help="Read text files (.txt, .md, .csv) in this encoding (cp1251, euc-kr, "
+               "...) instead of detecting it.")] = None,
            ) -> None:
     """Read source files into the archive (format detected per file).
 
@@ -83,25 +101,34 @@ def ingest(paths: Annotated[list[Path] | None, typer.Argument(
 
         report = archive.ingest(paths or [], progress=tick, dry_run=dry_run,
                                 workers=workers, limits=limits,
-                                attachment_roots=attachment_root or [])
+                                attachment_roots=attachment_root or [], encoding=encoding)
     archive.close()
     _print_report(report, dry_run=dry_run, report_path=report_path)
+    console.print(f"archive: {shown_database(resolve_database(db))}", highlight=False,
+                  soft_wrap=True)
 
 
 def _print_report(report: IngestReport, *, dry_run: bool, report_path: Path | None) -> None:
     prefix = "dry run: would have " if dry_run else ""
     n = len(report.warnings)
     warned = f", {n} warning{'' if n == 1 else 's'}" if n else ""
+    flagged = report.flagged_records
     console.print(f"{prefix}added {len(report.added)}, updated {len(report.updated)}, "
-                  f"unchanged {len(report.unchanged)}, failed {len(report.failed)}{warned} "
+                  f"unchanged {len(report.unchanged)}; stored {report.stored}, flagged "
+                  f"{flagged}, failed {len(report.failed)}{warned} "
                   f"({report.seconds:.1f} s)", highlight=False)
+    # Messages quote the source ("div[@type='document']"): escaped, never read as markup.
     for f in report.failed:
-        console.print(f"[red]failed[/red] {f}", highlight=False, soft_wrap=True)
+        console.print(f"[red]failed[/red] {escape(str(f))}", highlight=False, soft_wrap=True)
+    for f in report.flagged:
+        console.print(f"[yellow]flagged[/yellow] {escape(str(f))}", highlight=False,
+                      soft_wrap=True)
     if any(f.limit for f in report.failed):
         console.print(f"reader limits: {report.limits.describe()}", highlight=False,
                       soft_wrap=True)
     for f in report.warnings:
-        console.print(f"[yellow]warning[/yellow] {f}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]warning[/yellow] {escape(str(f))}", highlight=False,
+                      soft_wrap=True)
     if report_path:
         report_path.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     if report.failed:
@@ -296,7 +323,8 @@ def _serve(url: str, host: str, port: int, *, workers: int = 1,
                   "links (OAI-PMH, citations) will name the address a request reached, "
                   f"port {port} (docs/deployment.md).[/yellow]")
     sqlite = archive.db.dialect == "sqlite"
-    console.print(f"opis is serving {archive.count()} records at http://{host}:{port}/"
+    console.print(f"opis is serving {archive.count()} records of {shown_database(url)}"
+                  f" at http://{host}:{port}/"
                   + (f" with {workers} workers" if workers > 1 else "")
                   + (f", reading from {len(archive.db.replicas)} replica(s)"
                      if archive.db.replicas else ""))
@@ -334,20 +362,32 @@ def sample_corpus() -> Path:
 
 
 @app.command()
-def demo(host: str = "127.0.0.1", port: int = 8000,
+def demo(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
          no_serve: Annotated[bool, typer.Option("--no-serve", help="Build only.")] = False) -> None:
-    """Build the demo archive from the packaged sample corpus (once) and serve it."""
-    path = data_dir() / "demo.db"
-    archive = _open(str(path))
-    if archive.count() == 0:
-        console.print(f"building the demo archive in {path}")
+    """Load the sample corpus into the archive if it is empty, and serve it.
+
+    The archive is the one every other command uses by default, so `opis user add` then
+    makes accounts on the site being served."""
+    url = resolve_database(db)
+    archive = _open(url)
+    count = archive.count()
+    if count == 0:
+        console.print(f"loading the sample corpus into {shown_database(url)}",
+                      highlight=False, soft_wrap=True)
         report = archive.ingest([sample_corpus()])
         console.print(f"loaded {len(report.added)} records")
         for f in report.failed:
-            err.print(f"[yellow]skipped[/yellow] {f}")
+            err.print(f"[yellow]skipped[/yellow] {escape(str(f))}")
+    else:
+        console.print(f"{shown_database(url)} already holds {count} records: the sample "
+                      "corpus is loaded only into an empty archive", highlight=False,
+                      soft_wrap=True)
+    console.print("to log in and edit: opis user add NAME --role editor"
+                  + ("" if url == default_database() else f" --db {shown_database(url)}"),
+                  highlight=False, soft_wrap=True)
     archive.close()
     if not no_serve:
-        _serve(str(path), host, port)
+        _serve(url, host, port)
 
 
 entities_app = typer.Typer(help="The authority file: people, places, organizations, events.",

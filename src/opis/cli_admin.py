@@ -20,7 +20,7 @@ import typer
 from rich.table import Table
 
 from opis.cli_common import DbOption, console, err
-from opis.config import resolve_database
+from opis.config import resolve_database, shown_database
 from opis.services.accounts import (
     ROLES,
     SCOPES,
@@ -97,7 +97,8 @@ def user_add(name: str,
         _fail(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
     user = _on_accounts(db, lambda a: a.add_user(name, role,
                                                  _read_password(password_stdin)))
-    console.print(f"added {user.role} {user.name}", highlight=False)
+    console.print(f"added {user.role} {user.name} to {shown_database(resolve_database(db))}",
+                  highlight=False, soft_wrap=True)
 
 
 @user_app.command("list")

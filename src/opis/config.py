@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,7 +20,13 @@ def default_database() -> str:
 
 
 def resolve_database(option: str | None) -> str:
+    """The one archive every command (``opis demo`` included) uses unless told another."""
     return option or os.environ.get("OPIS_DATABASE") or default_database()
+
+
+def shown_database(url: str) -> str:
+    """The archive's file or URL as a command says it: a password in a URL is hidden."""
+    return re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", url)
 
 
 def base_url() -> str | None:

@@ -132,3 +132,78 @@ def bounds(value: str | None) -> tuple[date, date] | None:
         return date(lo.tm_year, lo.tm_mon, lo.tm_mday), date(hi.tm_year, hi.tm_mon, hi.tm_mday)
     except (ValueError, OverflowError, AttributeError):  # open or unbounded intervals
         return None
+
+
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December")
+_PARTS = re.compile(r"(?P<y>[0-9X]{4})(?:-(?P<m>[0-9X]{2}))?(?:-(?P<d>[0-9X]{2}))?"
+                    r"(?P<q>[?~%]?)")
+
+
+def _parts(value: str) -> tuple[str, str, str] | None:
+    """(day, month, year) in words for one plain EDTF date, or None for anything else.
+    An unreadable digit stays where it was, as "?" ("?9" for X9)."""
+    m = _PARTS.fullmatch(value)
+    if not m:
+        return None
+    y, mo, d = m["y"], m["m"], m["d"]
+    if y.endswith("XX") and "X" not in y[:2]:
+        year = f"{y[:2]}00s"
+    elif y.endswith("X") and "X" not in y[:3]:
+        year = f"{y[:3]}0s"
+    else:
+        year = y.replace("X", "?")
+    month = MONTH_NAMES[int(mo) - 1] if mo and mo.isdigit() and 1 <= int(mo) <= 12 else ""
+    day = "" if not d or d == "XX" or not month else d.lstrip("0").replace("X", "?") or d
+    return day, month, year
+
+
+def human_date(value: str | None) -> str:
+    """An EDTF date as a reader writes it: "28 December 1956", "?9 January 1957" (a day
+    whose first digit is unreadable), "December 1956?", "c. 1956", "1950s", and ranges
+    "January 1955 – December 1957" or "1–28 December 1956". Anything else is returned as
+    given, so nothing is ever hidden; the EDTF stays in the JSON."""
+    if not value:
+        return ""
+    value = value.strip()
+    if "/" in value:
+        start, _, end = value.partition("/")
+        a = None if start in ("", "..") else _parts(start)
+        b = None if end in ("", "..") else _parts(end)
+        if a and b:
+            return _range(a, b, start[-1:] if start[-1:] in "?~%" else "",
+                          end[-1:] if end[-1:] in "?~%" else "")
+        if a and end in ("", ".."):
+            return "from " + human_date(start)
+        if b and start in ("", ".."):
+            return "until " + human_date(end)
+        return value
+    parts = _parts(value)
+    if parts is None:
+        return value
+    return _qualified(" ".join(p for p in parts if p), value[-1:])
+
+
+def _qualified(text: str, mark: str) -> str:
+    if mark == "?":
+        return text + "?"
+    if mark == "~":
+        return "c. " + text
+    if mark == "%":
+        return "c. " + text + "?"
+    return text
+
+
+def _range(a: tuple[str, str, str], b: tuple[str, str, str], qa: str, qb: str) -> str:
+    (da, ma, ya), (db, mb, yb) = a, b
+    if not (qa or qb or ma or mb):
+        return f"{ya}–{yb}"  # 1955–1957
+    if not (qa or qb) and ya == yb and da and db:
+        if ma == mb:
+            return f"{da}–{db} {ma} {ya}"  # 1–28 December 1956
+        return f"{da} {ma} – {db} {mb} {ya}"
+    if not (qa or qb) and ya == yb and ma and mb and not (da or db):
+        return f"{ma} – {mb} {ya}" if ma != mb else f"{ma} {ya}"
+    left = _qualified(" ".join(p for p in a if p), qa)
+    right = _qualified(" ".join(p for p in b if p), qb)
+    return f"{left} – {right}"

@@ -47,10 +47,12 @@ def reader_for(path: Path) -> ModuleType:
     raise ReadError(path, "unknown format: not a file opis can read", line=None)
 
 
-def read_path(path: Path, limits: Limits | None = None) -> Iterator[Item | Rejected]:
+def read_path(path: Path, limits: Limits | None = None,
+              encoding: str | None = None) -> Iterator[Item | Rejected]:
     """The items of one source file, within ``limits`` (read from the environment when
-    not given). A record over a limit is yielded as ``Rejected`` in its place; a file
-    over one (its size, its pages, the memory reading it takes) raises LimitError."""
+    not given); text sources in ``encoding`` when the curator names one. A record
+    that cannot be stored (over a limit, unreadable) is yielded as ``Rejected`` in its
+    place; a file over one (its size, its pages, the memory reading it takes) raises LimitError."""
     limits = limits or Limits.from_env()
     size = path.stat().st_size
     if size > limits.file_bytes:
@@ -58,10 +60,13 @@ def read_path(path: Path, limits: Limits | None = None) -> Iterator[Item | Rejec
     module = reader_for(path)
     if getattr(module, "ISOLATED", False):  # PDFs and scans: in a process of capped memory
         items: Iterable[Item | Rejected] = isolated.read(module.__name__, path, limits)
-    elif "limits" in _parameters(module):
-        items = module.read(path, limits=limits)
     else:
-        items = module.read(path)
+        kwargs: dict[str, object] = {}
+        if "limits" in _parameters(module):
+            kwargs["limits"] = limits
+        if encoding and "encoding" in _parameters(module):
+            kwargs["encoding"] = encoding
+        items = module.read(path, **kwargs)
     checked = getattr(module, "CHECKS_LIMITS", False)  # it checks each record with its line
     refused: set[str] = set()
     for item in items:

@@ -50,8 +50,10 @@ def _limit_error(path: str, message: str, line: int | None, limit: str) -> Limit
 
 @dataclass
 class Rejected:
-    """One record of a file refused because it is over a limit, yielded in its place:
-    the ingest reports it and reads on, so one bad line does not cost the others."""
+    """One record of a file that cannot be stored (over a limit: a ``LimitError``;
+    unreadable: a bad JSON line, a TEI document without text), yielded in its place with
+    the file and line: the ingest reports it as failed and reads on, so one bad record
+    does not cost the others."""
 
-    error: LimitError
+    error: ReadError
     record_id: str | None = None

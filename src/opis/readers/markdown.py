@@ -102,15 +102,16 @@ def sniff(path: Path, head: bytes) -> bool:
     return False
 
 
-def read(path: Path, limits: Limits | None = None) -> Iterator[Item]:
-    """Yield the one Record a front-matter document holds."""
+def read(path: Path, limits: Limits | None = None,
+         encoding: str | None = None) -> Iterator[Item]:
+    """Yield the one Record a front-matter document holds (in ``encoding`` if given)."""
     path = Path(path)
     limits = limits or Limits.from_env()
     try:
         raw = path.read_bytes()
     except OSError as e:
         raise ReadError(path, f"cannot open: {e.strerror or e}") from None
-    decoded = decode_detected(path, raw)  # UTF-8, else a detected legacy encoding, or refused
+    decoded = decode_detected(path, raw, encoding)  # UTF-8, a detected legacy one, or refused
     text = decoded.text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise ReadError(path, "the file is empty", 1)

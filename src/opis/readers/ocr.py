@@ -86,7 +86,7 @@ class PageText:
     """One page's text and where it came from: the PDF's text layer or OCR."""
 
     text: str
-    source: str  # "text-layer" | "ocr"
+    source: str  # "text-layer" | "ocr" | "unreadable" (a damaged page, left empty)
     confidence: float | None = None  # mean word confidence, OCR only
     blank: bool = False  # OCR found no words on a page with no ink
 
@@ -383,7 +383,7 @@ def scan_record(
         if page.text:
             parts.append(page.text)
             length += len(page.text)
-        review = page.source == "ocr" and not page.blank and (
+        review = page.source == "unreadable" or page.source == "ocr" and not page.blank and (
             page.confidence is None or page.confidence < REVIEW_BELOW
         )
         page_info.append({

@@ -22,7 +22,8 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from opis.model import Record
-from opis.readers.base import ReadError
+from opis.model.record import Flag
+from opis.readers.base import LimitError, ReadError
 from opis.readers.limits import Limits
 from opis.readers.ocr import DPI, Ocr, PageText, clean_text, load_sidecar, scan_record
 
@@ -31,6 +32,7 @@ FORMAT = "pdf"
 MIN_TEXT_CHARS = 20  # fewer visible characters in a page's text layer: treat it as a scan
 MAX_PIXELS = 80_000_000  # a rendered page larger than this is rendered at a lower resolution
 ISOLATED = True  # read in the capped worker process (readers/isolated.py)
+UNREADABLE = "unreadable"  # PageText.source of a page PDFium cannot load: no text, flagged
 
 _VISIBLE = re.compile(r"\S")
 
@@ -68,21 +70,34 @@ def read(path: Path, limits: Limits | None = None,
             raise limits.error(path, "pages", f"PDF has {count:,} pages")
         title = (document.get_metadata_dict().get("Title") or "").strip() or None
         pages: list[PageText] = []
+        unreadable: list[Flag] = []
         for index in range(count):
             n = index + 1
             if on_page is not None:
                 on_page(n)
-            text = _text_layer(path, document, index)
-            if len(_VISIBLE.findall(text)) >= MIN_TEXT_CHARS:
-                pages.append(PageText(text, "text-layer"))
+            try:
+                text = _text_layer(path, document, index)
+                if len(_VISIBLE.findall(text)) >= MIN_TEXT_CHARS:
+                    pages.append(PageText(text, "text-layer"))
+                    continue
+                image = _render(path, document, index, limits)
+            except LimitError:
+                raise
+            except ReadError as e:  # one damaged page costs only itself: flagged, read on
+                pages.append(PageText("", UNREADABLE))
+                unreadable.append(Flag("text", f"{e.message}; the record is stored "
+                                               "without it"))
                 continue
-            image = _render(path, document, index, limits)
             if ocr is None:
                 ocr = Ocr(path, sidecar.language, str(explicit) if explicit else None)
             pages.append(ocr.page(image, n))
+        if len(unreadable) == count:
+            raise ReadError(path, f"damaged PDF: none of its {count:,} pages can be read "
+                                  f"({unreadable[0].message.split(';')[0]})")
         record = scan_record(
             path, pages, sidecar, source_format=FORMAT, default_title=title, ocr=ocr
         )
+        record.flags += unreadable
     finally:
         document.close()
     yield record

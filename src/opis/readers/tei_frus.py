@@ -36,21 +36,30 @@ from typing import Any
 from lxml import etree
 
 from opis.model import Author, Contents, Record
-from opis.model.archival import parse_archival_reference
-from opis.model.dates import is_valid
+from opis.model.dates import is_valid, to_edtf
 from opis.model.entity import Collection, Entity, GlossaryEntry, Mention
 from opis.model.headings import split_heading
-from opis.readers.base import Item, ReadError
+from opis.model.record import Edition, Flag, id_problem
+from opis.readers import frus_sources
+from opis.readers.base import Item, ReadError, Rejected
 
 TEI_NS = "http://www.tei-c.org/ns/1.0"
 FRUS_NS = "http://history.state.gov/frus/ns/1.0"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 SUFFIXES = (".xml", ".tei")
 SOURCE_URL = "https://history.state.gov/historicaldocuments/{volume}/{doc}"
-REPOSITORY_TITLE = "Foreign Relations of the United States"
-CLASSIFICATIONS = (
-    "Top Secret", "Secret", "Confidential", "Limited Official Use", "Official Use Only",
-)
+SERIES = "Foreign Relations of the United States"
+# What a head says the document is ("Telegram From the Embassy in Korea..."), first match.
+_DOCUMENT_TYPES = re.compile(
+    r"^(?:No\.\s*\d+\.?\s*|\d+\.\s*)?(?P<t>Editorial Note|Circular Telegram|Telegram|"
+    r"Memorandum of (?:a )?Conversation|Memorandum for the Record|Memorandum|Letter|"
+    r"Despatch|Dispatch|Airgram|Instruction|Note|Report|Minutes|Notes|Message|Paper|"
+    r"Aide-M[ée]moire|Record of (?:a )?(?:Meeting|Conversation)|Circular|Draft|"
+    r"Statement|Address|Announcement|Proclamation|Resolution)\b")
+_PRINTED_DATE = re.compile(
+    r"\b(?:(?:January|February|March|April|May|June|July|August|September|October|"
+    r"November|December)\s+\d{1,2},?\s+\d{4}|(?:January|February|March|April|May|June|"
+    r"July|August|September|October|November|December),?\s+\d{4})\b")
 
 # How each element breaks the flow of text: a paragraph, a line, or a space.
 _BLOCKS = frozenset({
@@ -63,9 +72,6 @@ _SPACES = frozenset({"cell"})
 _SKIP = frozenset({"fw", "facsimile", "figDesc"})  # running heads, image lists
 _RANK = {"": 0, " ": 1, "\n": 2, "\n\n": 3}
 _DAY = re.compile(r"^(\d{4}(?:-\d{2}(?:-\d{2})?)?)")
-_CLASSIFICATION = re.compile(
-    r"^(?P<c>" + "|".join(CLASSIFICATIONS) + r")(?:\s*[;,(].*)?\.?$"
-)
 _PROLOG_BYTES = 65536
 
 
@@ -92,10 +98,15 @@ def sniff(path: Path, head: bytes) -> bool:
     return b"<TEI" in head or TEI_NS.encode() in head
 
 
-def read(path: Path) -> Iterator[Item]:
-    """Yield glossary entries, persons, records and the volume, in file order."""
+def read(path: Path) -> Iterator[Item | Rejected]:
+    """Yield glossary entries, persons, records and the volume, in file order; a document
+    that cannot be stored is yielded as ``Rejected`` in its place and the volume reads on."""
     path = Path(path)
     _check_prolog(path)
+    try:
+        frus_sources.configured_rules()  # a bad OPIS_FRUS_REPOSITORIES file: said once
+    except ValueError as e:
+        raise ReadError(path, str(e)) from None
     yield from _Volume(path).items()
 
 
@@ -196,13 +207,16 @@ class _Volume:
         self.record_ids: list[str] = []
         self.page: str | None = None
         self.section_heads: dict[str, str] = {}
+        self.position = 0  # documents seen so far, stored or not
+        self.seen: set[str] = set()
+        self._edition_base: Edition | None = None
 
     def fail(self, message: str, line: int | None) -> ReadError:
         return ReadError(self.path, message, line)
 
     # -- the streaming pass -------------------------------------------------------
 
-    def items(self) -> Iterator[Item]:
+    def items(self) -> Iterator[Item | Rejected]:
         context = etree.iterparse(
             str(self.path),
             events=("start", "end"),
@@ -298,13 +312,19 @@ class _Volume:
             "place": first(".//t:publicationStmt/t:pubPlace"),
             "date": first(".//t:publicationStmt/t:date[@type='publication-date']")
             or first(".//t:publicationStmt/t:date"),
+            "series": first(".//t:titleStmt/t:title[@type='series']"),
+            "subseries": first(".//t:titleStmt/t:title[@type='sub-series']")
+            or first(".//t:titleStmt/t:title[@type='subseries']"),
+            "volume_number": first(".//t:titleStmt/t:title[@type='volume-number']")
+            or first(".//t:titleStmt/t:title[@type='volumenumber']"),
+            "volume": first(".//t:titleStmt/t:title[@type='volume']"),
             "editors": [
                 (_norm("".join(e.itertext())), e.get("role"))
                 for e in header.iterfind(f".//{_t('titleStmt')}/{_t('editor')}")
             ],
         }
 
-    def _read_list_item(self, item: Any) -> Iterator[Item]:
+    def _read_list_item(self, item: Any) -> Iterator[Item | Rejected]:
         kind = self._list_type(item.getparent())
         tag = _t("term") if kind == "terms" else _t("persName")
         for target in item.iter(tag):
@@ -315,8 +335,9 @@ class _Volume:
             name = _norm("".join(target.itertext()))
             rest = _norm(_text_after(item, target)).lstrip(",;: ").strip() or None
             where = f"{kind} list entry {xml_id!r}"
-            if not name:
-                raise self.fail(f"{where} is empty", target.sourceline)
+            if not name:  # the list reads on: one empty entry costs only itself
+                yield Rejected(self.fail(f"{where} is empty", target.sourceline))
+                continue
             if kind == "terms":
                 yield GlossaryEntry(term=name, expansion=rest or "", id=f"{volume}/{xml_id}")
             else:
@@ -338,41 +359,83 @@ class _Volume:
 
     # -- one document --------------------------------------------------------------
 
-    def _read_document(self, div: Any) -> Record:
+    def _read_document(self, div: Any) -> Record | Rejected:
+        """One document, or the reason it cannot be stored: a defect here never costs
+        another document (docs/ingest.md#one-bad-document)."""
+        self.position += 1
         line = div.sourceline
-        xml_id = div.get(XML_ID)
-        if not xml_id:
-            raise self.fail("div[@type='document'] has no xml:id", line)
-        volume = self._volume(line)
-        where = f"document {xml_id!r}"
         start_page = self.page
+        try:
+            return self._document(div, line, start_page)
+        except ReadError as e:
+            return Rejected(e)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
+            where = f"document {div.get(XML_ID) or self.position!r}"
+            return Rejected(self.fail(f"{where} cannot be read ({type(e).__name__}: {e})",
+                                      line))
+        finally:
+            for pb in div.iter(_t("pb")):
+                if pb.get("n"):
+                    self.page = pb.get("n")
+
+    def _document(self, div: Any, line: int | None, start_page: str | None) -> Record:
+        volume = self._volume(line)
+        flags: list[Flag] = []
+        xml_id = div.get(XML_ID)
+        record_id = f"{volume}-{xml_id}" if xml_id else ""
+        problem = ("it has no xml:id" if not xml_id else
+                   f"its id is not usable: {id_problem(record_id)}" if id_problem(record_id)
+                   else "another document has the same xml:id" if record_id in self.seen
+                   else None)
+        if problem:
+            record_id = f"{volume}-doc{self.position}"
+            if id_problem(record_id) or record_id in self.seen:
+                raise self.fail(f"document {self.position} {problem}, and no id can be "
+                                "derived", line)
+            flags.append(Flag("id", f"div[@type='document'] number {self.position} in the "
+                                    f"volume: {problem}; id derived from its position",
+                              line))
+        self.seen.add(record_id)
+        where = f"document {xml_id or record_id!r}"
         text_builder = _Text()
         doc = _Doc()
         self._walk(div, text_builder, doc, "text", top=True)
         text = text_builder.value()
         for pb in doc.page_breaks:
             pb["offset"] = min(pb["offset"], len(text))
-        for pb in div.iter(_t("pb")):
-            if pb.get("n"):
-                self.page = pb.get("n")
+        # A document that opens with a page break starts on that page.
+        if doc.page_breaks and doc.page_breaks[0]["offset"] == 0 and doc.page_breaks[0]["n"]:
+            start_page = doc.page_breaks[0]["n"]
+        last_page = next((pb["n"] for pb in reversed(doc.page_breaks) if pb["n"]), None)
 
         head = div.find(_t("head"))
         title = _inline_text(head) if head is not None else ""
+        dateline = next((d for d in div.iter(_t("dateline")) if not _in_note(d, div)), None)
         if not title:
-            raise self.fail(f"{where} has no <head> to give it a title", line)
+            title, source = _derived_title(dateline, text)
+            if not title:
+                raise self.fail(f"{where} has no <head>, dateline or text to give it a "
+                                "title", line)
+            flags.append(Flag("title", f"{where} has "
+                                       f"{'an empty <head/>' if head is not None else 'no <head>'}"
+                                       f"; title derived from the {source}", line))
 
         note_texts = {n["id"]: n["text"] for n in doc.notes}
         mentions = []
         for entity_id, start, end, fld in doc.spans:
-            source = text if fld == "text" else note_texts.get(fld[5:], "")
-            mentions.append(Mention(entity_id, start, end, source[start:end], fld))
+            source_text = text if fld == "text" else note_texts.get(fld[5:], "")
+            mentions.append(Mention(entity_id, start, end, source_text[start:end], fld))
 
         extra: dict[str, Any] = {"number": div.get("n"), "subtype": div.get("subtype")}
         authors, recipients = self._parties(head)
         if recipients:
             extra["recipient"] = recipients
-        dateline = next((d for d in div.iter(_t("dateline")) if not _in_note(d, div)), None)
         date, when = self._date(div, dateline)
+        if date is None:
+            date, printed = _printed_date(dateline, head)
+            if date:
+                flags.append(Flag("date", f"{where}: date {date} read from the printed "
+                                          f"{printed}", line))
         if when:
             extra["when"] = when
         places = []
@@ -381,16 +444,15 @@ class _Volume:
             place = dateline.find(f".//{_t('placeName')}")
             if place is not None and _inline_text(place):
                 places.append(_inline_text(place))
-        source_note = next(
+        source_el = next(
             (n for n in div.iter(_t("note")) if n.get("type") == "source"), None
         )
-        archival_reference = classification = None
-        if source_note is not None:
-            source_text = _inline_text(source_note, keep_notes=True)
-            source_text = re.sub(r"^Source:\s*", "", source_text)
-            if source_text:
-                archival_reference = parse_archival_reference(source_text)
-                classification = _classification(source_text)
+        source_note = None
+        parsed = frus_sources.SourceNote()
+        if source_el is not None:
+            source_note = _inline_text(source_el, keep_notes=True) or None
+            if source_note:
+                parsed = frus_sources.parse(source_note)
         extra["notes"] = doc.notes
         extra["page_breaks"] = doc.page_breaks
         if start_page:
@@ -402,29 +464,75 @@ class _Volume:
         )
         if chapter:
             extra["chapter"] = chapter
+        head_type = _DOCUMENT_TYPES.match(title)
+        document_type = (_type_name(head_type.group("t")) if head_type else None) \
+            or parsed.document_type
+        pages = (f"{start_page}–{last_page}" if start_page and last_page
+                 and last_page != start_page else start_page)
 
         record = Record(
-            id=f"{volume}-{xml_id}",
+            id=record_id,
             title=title,
             text=text,
             date=date,
-            source_url=SOURCE_URL.format(volume=volume, doc=xml_id),
+            source_url=(SOURCE_URL.format(volume=volume, doc=xml_id) if xml_id and not problem
+                        else None),
             original_language="en",
             contents=Contents("transcription", "en"),
-            archival_reference=archival_reference,
-            classification=classification,
+            archival_reference=parsed.reference,
+            classification=parsed.classification,
             document_number=div.get("n"),
             authors=[Author(name=a) for a in authors],
+            distribution=parsed.distribution,
             mentions=mentions,
             places=places,
-            repository_title=REPOSITORY_TITLE,
             source_format="tei",
             source_path=str(self.path),
+            edition=self._edition(chapter, div.get("n"), pages,
+                                  SOURCE_URL.format(volume=volume, doc=xml_id)
+                                  if xml_id and not problem else None),
+            source_note=source_note,
+            drafting=parsed.drafting,
+            place=places[0] if places else None,
+            recipients=recipients,
+            document_type=document_type,
+            flags=flags,
             extra={k: v for k, v in extra.items() if v is not None},
         )
         self._check(record, where, line)
         self.record_ids.append(record.id)
         return record
+
+    def _edition(self, chapter: str | None, number: str | None, pages: str | None,
+                 url: str | None) -> Edition:
+        base = self.edition_base()
+        return Edition(**{**base.__dict__, "editors": list(base.editors), "chapter": chapter,
+                          "document_number": number, "pages": pages, "url": url})
+
+    def edition_base(self) -> Edition:
+        """The volume's part of every record's Edition, from the teiHeader (once)."""
+        if self._edition_base is None:
+            h = self.header
+            number = h.get("volume_number") or ""
+            volume = re.search(r"Volume\s+([IVXLC]+|\d+)", number)
+            part = re.search(r"Part\s+(\w+)", number)
+            years = h.get("subseries")
+            if not years:
+                m = re.search(r"(\d{4}(?:[–-]\d{2,4})?)\s*$", h.get("series") or "")
+                years = m.group(1) if m else None
+            self._edition_base = Edition(
+                series=SERIES,
+                volume_id=self.volume_id,
+                years=years,
+                volume=volume.group(1) if volume else None,
+                part=part.group(1) if part else None,
+                volume_title=h.get("volume"),
+                editors=[name for name, _ in h.get("editors", []) if name],
+                publisher=h.get("publisher"),
+                place=h.get("place"),
+                published=h.get("date"),
+            )
+        return self._edition_base
 
     def _check(self, record: Record, where: str, line: int | None) -> None:
         """The offsets this reader promises, verified before the record leaves."""
@@ -604,15 +712,24 @@ def _inline_text(el: Any, keep_notes: bool = False) -> str:
             parts.append(e.text)
         for child in e:
             local = _local(child)
+            if local in _WORD_BREAKS:
+                parts.append(" ")
             if isinstance(child.tag, str) and (keep_notes or local != "note") and (
                 local not in _SKIP
             ):
                 walk(child)
+            if local in _WORD_BREAKS:
+                parts.append(" ")
             if child.tail:
                 parts.append(child.tail)
 
     walk(el)
     return _norm("".join(parts))
+
+
+# Elements that end a word on the printed line even without whitespace around them in
+# the TEI: "No. 160.<lb/>Mr. Frelinghuysen" is "No. 160. Mr. Frelinghuysen".
+_WORD_BREAKS = _BLOCKS | _LINES | _SPACES
 
 
 def _text_after(root: Any, target: Any) -> str:
@@ -646,9 +763,31 @@ def _interval(lo: str | None, hi: str | None) -> str | None:
     return value if value and is_valid(value) else None
 
 
-def _classification(source_note: str) -> str | None:
-    for sentence in re.split(r"(?<=\.)\s+", source_note):
-        m = _CLASSIFICATION.match(sentence.strip())
+def _type_name(value: str) -> str:
+    """"Memorandum of a Conversation" and "Memorandum of Conversation" are one type."""
+    return re.sub(r"^Memorandum of a Conversation$", "Memorandum of Conversation",
+                  value.replace("Despatch", "Dispatch"))
+
+
+def _derived_title(dateline: Any, text: str) -> tuple[str, str]:
+    """A title for a document whose head is empty: its dateline, else its first sentence."""
+    if dateline is not None and _inline_text(dateline):
+        return _inline_text(dateline), "dateline"
+    first = text.strip().split("\n\n", 1)[0]
+    m = re.match(r"(.{1,200}?[.!?])(?:\s|$)", first)
+    sentence = (m.group(1) if m else first[:200]).strip()
+    return sentence, "first sentence"
+
+
+def _printed_date(dateline: Any, head: Any) -> tuple[str | None, str]:
+    """The date the dateline (or else the head) prints, as EDTF with the precision the
+    text gives ("December 18, 1897" a day, "December, 1897" a month)."""
+    for el, name in ((dateline, "dateline"), (head, "head")):
+        if el is None:
+            continue
+        m = _PRINTED_DATE.search(_inline_text(el))
         if m:
-            return m.group("c")
-    return None
+            value = to_edtf(m.group(0))
+            if value:
+                return value, name
+    return None, ""

@@ -3,9 +3,10 @@
 The field names are those of the archive's page scrape (see
 ``data/sample/wcda-records.jsonl``). One source line (or CSV row) is one record;
 a record is checked whole before it is yielded, and the first bad line raises
-``ReadError`` naming that line, after the good records before it. A record over a
-limit (readers/limits.py: its size, nesting, text or fields) is yielded as
-``Rejected`` with its line instead, and the records after it are read on.
+``Rejected`` in its place, naming its line (invalid JSON on that line, a CSV row with
+too many cells, a bad field, a record over a limit of readers/limits.py), and the
+records after it are read on. Only what leaves no next record to find (a broken JSON
+array, an empty file, a CSV header without the needed columns) fails the file.
 """
 
 from __future__ import annotations
@@ -73,19 +74,20 @@ def sniff(path: Path, head: bytes) -> bool:
     return False
 
 
-Rows = Iterator[tuple[int, dict[str, Any] | LimitError]]
+Rows = Iterator[tuple[int, dict[str, Any] | ReadError]]
 
 
-def read(path: Path, limits: Limits | None = None) -> Iterator[Item | Rejected]:
-    """Yield one Record per source record (or Rejected, for one over a limit); raise
-    ReadError at the first bad one."""
+def read(path: Path, limits: Limits | None = None,
+         encoding: str | None = None) -> Iterator[Item | Rejected]:
+    """Yield one Record per source record, or Rejected in the place of one that cannot
+    be stored; raise ReadError only when the file itself cannot be read on."""
     path = Path(path)
     limits = limits or Limits.from_env()
     if path.suffix.lower() in (".jsonl", ".ndjson") and not _starts_array(path):
         yield from _records(path, _stream_json_lines(path, limits), "wcda-json", "utf-8",
                             limits)
         return
-    decoded = _decode(path)
+    decoded = _decode(path, encoding)
     text = decoded.text
     if not text.strip():
         raise ReadError(path, "the file is empty", 1)
@@ -105,13 +107,14 @@ def read(path: Path, limits: Limits | None = None) -> Iterator[Item | Rejected]:
 def _records(path: Path, rows: Rows, fmt: str, encoding: str,
              limits: Limits) -> Iterator[Record | Rejected]:
     for line, data in rows:
-        if isinstance(data, LimitError):
+        if isinstance(data, ReadError):
             yield Rejected(data)
             continue
         try:
             record = record_from_wcda(data)
-        except _FieldError as e:
-            raise ReadError(path, str(e), line) from None
+        except _FieldError as e:  # this record only: the next line is read on
+            yield Rejected(ReadError(path, str(e), line), _record_id(data))
+            continue
         record.source_format = fmt
         record.source_path = str(path)
         if encoding != "utf-8":
@@ -151,8 +154,11 @@ def _stream_json_lines(path: Path, limits: Limits) -> Rows:
             try:
                 line = raw[start:].decode("utf-8")
             except UnicodeDecodeError as e:
-                raise ReadError(path, f"not UTF-8 text (byte {offset + start + e.start})",
-                                n) from None
+                seen = True
+                yield n, ReadError(path, f"not UTF-8 text (byte {offset + start + e.start})",
+                                   n)
+                offset += len(raw)
+                continue
             offset += len(raw)
             if not line.strip():
                 continue
@@ -162,13 +168,13 @@ def _stream_json_lines(path: Path, limits: Limits) -> Rows:
         raise ReadError(path, "the file is empty", 1)
 
 
-def _decode(path: Path) -> Decoded:
+def _decode(path: Path, encoding: str | None = None) -> Decoded:
     try:
         raw = path.read_bytes()
     except OSError as e:
         raise ReadError(path, f"cannot open: {e.strerror or e}") from None
     if path.suffix.lower() in CSV_SUFFIXES:  # spreadsheets save in the machine's encoding
-        return decode_detected(path, raw)
+        return decode_detected(path, raw, encoding)
     try:  # JSON is UTF-8 by definition (RFC 8259)
         return Decoded(raw.decode("utf-8-sig"), "utf-8")
     except UnicodeDecodeError as e:
@@ -183,13 +189,19 @@ def _json_lines(path: Path, text: str, limits: Limits) -> Rows:
         yield n, _limited(_json_object, path, line, n, limits)
 
 
-def _limited(parse: Any, *args: Any) -> dict[str, Any] | LimitError:
-    """What ``parse(*args)`` returns, or the LimitError it raises, to be yielded in the
-    record's place (raising would end the generator, and the file with it)."""
+def _limited(parse: Any, *args: Any) -> dict[str, Any] | ReadError:
+    """What ``parse(*args)`` returns, or the ReadError it raises (a bad line, one over a
+    limit), to be yielded in the record's place (raising would end the generator, and
+    the file with it)."""
     try:
         return parse(*args)
-    except LimitError as e:
+    except ReadError as e:
         return e
+
+
+def _record_id(data: dict[str, Any]) -> str | None:
+    rid = data.get("record_id")
+    return str(rid) if isinstance(rid, str | int) and not isinstance(rid, bool) else None
 
 
 def _json_object(path: Path, line: str, n: int, limits: Limits) -> dict[str, Any]:
@@ -261,8 +273,9 @@ def _json_array(path: Path, text: str, limits: Limits) -> Rows:
         while True:
             start = pos
             data, pos = element(pos)
-            if not isinstance(data, dict | LimitError):
-                raise ReadError(path, "each array element must be a JSON object", line_of(start))
+            if not isinstance(data, dict | LimitError):  # its end is known: read on
+                data = ReadError(path, "each array element must be a JSON object",
+                                 line_of(start))
             yield line_of(start), data
             pos = skip(pos)
             if text[pos] == "]":
@@ -297,16 +310,18 @@ def _csv_rows(path: Path, text: str, limits: Limits) -> Rows:
             return
         except csv.Error as e:
             raise ReadError(path, f"invalid CSV: {e}", reader.line_num) from None
-        if None in row:
-            raise ReadError(path, "row has more cells than the header has columns", line)
-        if any(v is None for v in row.values()):
-            raise ReadError(path, "row has fewer cells than the header has columns", line)
-        try:
-            values: dict[str, Any] | LimitError = _csv_values(row, path, line, limits)
-        except _FieldError as e:
-            raise ReadError(path, str(e), line) from None
-        except LimitError as e:
-            values = e
+        values: dict[str, Any] | ReadError
+        if None in row:  # this row only: the next one is read on
+            values = ReadError(path, "row has more cells than the header has columns", line)
+        elif any(v is None for v in row.values()):
+            values = ReadError(path, "row has fewer cells than the header has columns", line)
+        else:
+            try:
+                values = _csv_values(row, path, line, limits)
+            except _FieldError as e:
+                values = ReadError(path, str(e), line)
+            except LimitError as e:
+                values = e
         yield line, values
         line = reader.line_num + 1
 

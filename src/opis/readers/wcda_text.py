@@ -20,7 +20,7 @@ from opis.model.dates import to_edtf
 from opis.model.languages import language_code
 from opis.readers.apparatus import parse_apparatus
 from opis.readers.base import ReadError
-from opis.readers.encoding import decode_text
+from opis.readers.encoding import decode_detected
 
 FORMAT = "wcda-text"
 
@@ -73,15 +73,15 @@ def sniff(path: Path, head: bytes) -> bool:
     return bool(re.search(r"^\s*\*\*(Citation|Contents|Summary):\*\*", text, re.MULTILINE))
 
 
-def decode(path: Path, data: bytes) -> str:
+def decode(path: Path, data: bytes, encoding: str | None = None) -> str:
     """Text with LF line ends. UTF-8 normally; legacy encodings (cp1251, EUC-KR...) are
     detected or refused, as are binary data and empty files, with the line (encoding.py)."""
-    text = decode_text(path, data)
+    text = decode_detected(path, data, encoding).text
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def read(path: Path) -> Iterator[Record]:
-    yield parse(path, path.read_bytes())
+def read(path: Path, encoding: str | None = None) -> Iterator[Record]:
+    yield parse(path, path.read_bytes(), encoding)
 
 
 def _strip_md(line: str) -> str:
@@ -93,8 +93,8 @@ def _strip_md(line: str) -> str:
     return line.rstrip()
 
 
-def parse(path: Path, data: bytes) -> Record:
-    text = decode(path, data)
+def parse(path: Path, data: bytes, encoding: str | None = None) -> Record:
+    text = decode(path, data, encoding)
     lines = text.split("\n")
     if not text.strip():
         raise ReadError(path, "empty file", line=1)

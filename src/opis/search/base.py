@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
 from opis.model import Record
-from opis.search.query import Node
+from opis.search.languages import has_cjk
+from opis.search.query import Node, positive_units
 
 FACETS = ("person", "place", "organization", "event", "language", "repository",
           "classification", "decade", "year", "collection")
@@ -134,6 +136,27 @@ def marked_html(text: str, spans: Iterable[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+# The label a hit in the notes field carries in its snippet: the reader sees why a
+# record was found when the word is nowhere in its text.
+NOTES_LABEL = "in a footnote"
+
+
+def notes_text(record: Record) -> str:
+    """A record's footnotes and source note (``extra["notes"]``, docs/formats), one per
+    line: their own searchable field, since they are not part of ``text``."""
+    notes = record.extra.get("notes") if isinstance(record.extra, dict) else None
+    parts = [n["text"] for n in notes or [] if isinstance(n, dict)
+             and isinstance(n.get("text"), str)]
+    if record.source_note and record.source_note not in parts:
+        parts.append(record.source_note)
+    return "\n".join(parts)
+
+
+def notes_snippet(html_fragment: str) -> str:
+    """A snippet from the notes, labelled so."""
+    return f"<em class=\"snippet-where\">{NOTES_LABEL}:</em> {html_fragment}"
+
+
 def meta_text(record: Record) -> str:
     """Metadata worth finding a record by, flattened into one searchable field."""
     parts: list[str] = []
@@ -148,3 +171,90 @@ def meta_text(record: Record) -> str:
         if value:
             parts.append(value)
     return "\n".join(p for p in parts if p)
+
+
+# English stop words (PostgreSQL's english.stop, Snowball's list): never marked alone,
+# since a snippet lit up at every "the" shows nothing; inside a phrase they are marked.
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before
+being below between both but by can did do does doing don down during each few for from
+further had has have having he her here hers herself him himself his how i if in into is
+it its itself just me more most my myself no nor not now of off on once only or other
+our ours ourselves out over own s same she should so some such t than that the their
+theirs them themselves then there these they this those through to too under until up
+very was we were what when where which while who whom why will with you your yours
+yourself yourselves
+""".split())
+_TOKEN = re.compile(r"\w+")
+Key = Callable[[str], str]
+
+
+def char_spans(text: str, byte_spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Byte offsets into ``text`` encoded as UTF-8 (what Tantivy's snippets give) as
+    character offsets: read as characters, a hit after "встретился" or a curly quote
+    landed bytes-many characters too far."""
+    data = text.encode("utf-8")
+
+    def chars(b: int) -> int:
+        return len(data[:b].decode("utf-8", "ignore"))
+
+    return [(chars(a), chars(b)) for a, b in byte_spans]
+
+
+def unit_spans(text: str, hits: Iterable[tuple[int, int]], node: Node | None,
+               key: Key) -> list[tuple[int, int]]:
+    """The character spans of ``text`` to mark for a query: a phrase as one span, a name
+    as one span (never each "Kim" of "Kim Il Sung" alone), a word alone unless it is a
+    stop word. ``hits`` are the words the engine matched (character offsets); ``key`` is
+    the engine's own normalisation (its stemmer), so a unit's words are compared as the
+    engine compared them. Runs of CJK characters are matched inside longer runs, as the
+    engines' bigrams match them ("김두봉" in "김두봉은")."""
+    hits = sorted(hits)
+    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+    hit = [any(a < e and s < b for a, b in hits) for s, e, _w in tokens]
+    units = []
+    for words in positive_units(node):
+        parts = tuple(t for w in words for t in _TOKEN.findall(w.rstrip("*")))
+        if not parts or all(p.casefold() in STOPWORDS for p in parts):
+            continue
+        units.append((parts, words[-1].endswith("*")))
+    units.sort(key=lambda u: -len(u[0]))  # the longest unit wins where several start
+
+    def fits(i: int, word: str, prefix: bool) -> bool:
+        _s, _e, token = tokens[i]
+        if word.casefold() in STOPWORDS:
+            return token.casefold() in STOPWORDS
+        if prefix:
+            return token.casefold().startswith(word.casefold())
+        return hit[i] and key(token) == key(word)
+
+    def adjacent(i: int, n: int) -> bool:
+        """The words of a phrase stand next to each other: nothing but spaces and
+        joining punctuation between them ("Kim Il-sung", "U.S.")."""
+        return all(not text[tokens[k][1]:tokens[k + 1][0]].strip(" -‐‑’'.\u00a0")
+                   for k in range(i, i + n - 1))
+
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        for parts, prefix in units:
+            n = len(parts)
+            if i + n <= len(tokens) and adjacent(i, n) and all(
+                    fits(i + k, p, prefix and k == n - 1) for k, p in enumerate(parts)):
+                spans.append((tokens[i][0], tokens[i + n - 1][1]))
+                i += n
+                break
+        else:
+            i += 1
+    # CJK words inside longer runs, which no word tokenizer splits.
+    for parts, _prefix in units:
+        if len(parts) == 1 and has_cjk(parts[0]):
+            for m in re.finditer(re.escape(parts[0]), text):
+                if not any(a < m.end() and m.start() < b for a, b in spans):
+                    spans.append((m.start(), m.end()))
+    return sorted(spans)
+
+
+def query_words(node: Node | None) -> set[str]:
+    """Every word of the units a snippet may mark, for an engine to normalise at once."""
+    return {t for words in positive_units(node) for w in words for t in _TOKEN.findall(w)}

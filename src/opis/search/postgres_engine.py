@@ -22,6 +22,10 @@ from opis.search.base import (
     clamp_window,
     marked_html,
     meta_text,
+    notes_snippet,
+    notes_text,
+    query_words,
+    unit_spans,
 )
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
@@ -30,15 +34,16 @@ CONFIG = "english"
 MAX_DOCUMENTS = 2**31 - 1  # more records than any archive: the bound of LIMIT/OFFSET
 _UPSERT = text(
     f"""
-    INSERT INTO search_documents (record_id, tsv) VALUES (:id,
+    INSERT INTO search_documents (record_id, notes, tsv) VALUES (:id, :notes,
         setweight(to_tsvector('{CONFIG}', :title), 'A') ||
         setweight(to_tsvector('{CONFIG}', :summary), 'B') ||
         setweight(to_tsvector('{CONFIG}', :meta), 'C') ||
         setweight(to_tsvector('{CONFIG}', :body), 'D') ||
+        setweight(to_tsvector('{CONFIG}', :notes), 'D') ||
         setweight(to_tsvector('russian', :ru), 'D') ||
         setweight(to_tsvector('german', :de), 'D') ||
         setweight(to_tsvector('simple', :cjk), 'D'))
-    ON CONFLICT (record_id) DO UPDATE SET tsv = EXCLUDED.tsv
+    ON CONFLICT (record_id) DO UPDATE SET tsv = EXCLUDED.tsv, notes = EXCLUDED.notes
     """
 )
 START, STOP = "\x02", "\x03"
@@ -91,6 +96,7 @@ class PostgresEngine:
             r = item.record
             session.execute(_UPSERT, {"id": r.id, "title": r.title, "summary": r.summary or "",
                                       "meta": meta_text(r), "body": r.text,
+                                      "notes": notes_text(r),
                                       **language_texts(r)})
 
     def remove(self, record_ids: Iterable[str], session: Session) -> None:
@@ -257,11 +263,40 @@ class PostgresEngine:
         rows = session.execute(text(
             f"SELECT id, ts_headline('{CONFIG}', text, {tsq}, :opts) FROM records"
             " WHERE id = ANY(:ids)"), {**params, "opts": options}).all()
-        return {rid: _marks_to_html(h or "") for rid, h in rows}
+        marked = {rid: _unmark(h or "") for rid, h in rows}
+        # A record found only in its footnotes or source note: the snippet from there.
+        unmarked = [rid for rid, (_, spans) in marked.items() if not spans]
+        in_notes: set[str] = set()
+        if unmarked:
+            for rid, h in session.execute(text(
+                    f"SELECT record_id, ts_headline('{CONFIG}', notes, {tsq}, :opts)"
+                    " FROM search_documents WHERE record_id = ANY(:ids)"),
+                    {**params, "ids": unmarked, "opts": options}).all():
+                plain, spans = _unmark(h or "")
+                if spans:
+                    marked[rid] = (plain, spans)
+                    in_notes.add(rid)
+        # The English configuration's lexeme of each marked word and each query word, in
+        # one round trip, so that a phrase or a name is marked whole and only where its
+        # words stand in order.
+        words = sorted(query_words(node) | {
+            plain[a:b] for plain, spans in marked.values() for a, b in spans})
+        keys: dict[str, str] = dict(session.execute(text(
+            f"SELECT w, coalesce(array_to_string(tsvector_to_array(to_tsvector('{CONFIG}', w)),"
+            " ' '), '') FROM unnest(CAST(:words AS text[])) AS w"), {"words": words}).all())
+
+        def key(word: str) -> str:
+            return keys.get(word, word.lower())
+
+        out = {rid: marked_html(plain, unit_spans(plain, spans, node, key))
+               for rid, (plain, spans) in marked.items()}
+        return {rid: notes_snippet(html) if rid in in_notes else html
+                for rid, html in out.items()}
 
 
-def _marks_to_html(headline: str) -> str:
-    """ts_headline's output with our control-character marks, escaped and marked up."""
+def _unmark(headline: str) -> tuple[str, list[tuple[int, int]]]:
+    """ts_headline's output with our control-character marks as plain text and the
+    character spans it marked."""
     plain = []
     spans = []
     pos = 0
@@ -275,4 +310,4 @@ def _marks_to_html(headline: str) -> str:
         else:
             plain.append(ch)
             pos += 1
-    return marked_html("".join(plain), spans)
+    return "".join(plain), spans

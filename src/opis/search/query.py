@@ -195,6 +195,25 @@ def positive_terms(node: Node | None) -> list[str]:
     return []
 
 
+def positive_units(node: Node | None) -> list[tuple[str, ...]]:
+    """What a hit should highlight, each as a whole: a word alone, a phrase as one
+    span, a name as any of its spellings (never the words of a name one by one), a
+    prefix as ``stem*``. Nothing under a NOT."""
+    if node is None:
+        return []
+    if isinstance(node, Term):
+        return [(node.text,)]
+    if isinstance(node, Phrase):
+        return [node.words]
+    if isinstance(node, Prefix):
+        return [(node.stem + "*",)]
+    if isinstance(node, And | Or):
+        return [u for item in node.items for u in positive_units(item)]
+    if isinstance(node, Name):
+        return [u for item in (node.exact, *node.variants) for u in positive_units(item)]
+    return []
+
+
 def only_negative(node: Node) -> bool:
     if isinstance(node, Not):
         return True

@@ -7,6 +7,7 @@ documents. The index is derived data: ``rebuild`` recreates it from the records.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -25,16 +26,20 @@ from opis.search.base import (
     Indexable,
     SearchRequest,
     SearchResult,
+    char_spans,
     clamp_window,
     day_number,
     marked_html,
     meta_text,
+    notes_snippet,
+    notes_text,
     repository_of,
+    unit_spans,
 )
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
 
-SCHEMA_VERSION = 4  # 4: subject headings as keywords, sample buckets
+SCHEMA_VERSION = 5  # 4: subject headings as keywords, sample buckets; 5: notes
 SAMPLE_BUCKETS = 64
 # Facet counts are exact up to this many hits; above it they are estimated from a sample
 # of about FACET_SAMPLE hits. Counting ten fields (four of them about 26 names a document)
@@ -44,9 +49,9 @@ FACET_SAMPLE = 25_000
 LANG_FIELDS = {"text_ru": "ru_stem", "text_de": "de_stem"}
 KEYWORD_FIELDS = ("person", "place", "organization", "event", "repository",
                   "classification", "collection")
-TEXT_FIELDS = ["title", "summary", "text", "meta"]
+TEXT_FIELDS = ["title", "summary", "text", "meta", "notes"]  # notes: footnotes, source notes
 SEARCH_FIELDS = [*TEXT_FIELDS, "text_ru", "text_de"]
-BOOSTS = {"title": 3.0, "summary": 2.0, "meta": 1.5, "text": 1.0}
+BOOSTS = {"title": 3.0, "summary": 2.0, "meta": 1.5, "text": 1.0, "notes": 0.8}
 
 
 def build_schema() -> tantivy.Schema:
@@ -105,6 +110,18 @@ def _stored_id(doc: tantivy.Document) -> str:
     if not isinstance(value, str):
         raise ValueError("a search index document has no record id: rebuild the index")
     return value
+
+
+# The "text" field's analyzer (Tantivy's built-in en_stem), to compare a snippet's words
+# with the query's as the index compared them: "Koreans" is a hit for "Korean".
+_EN_STEM = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(40)).filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.stemmer("english")).build())
+
+
+@functools.lru_cache(maxsize=4096)
+def _key(word: str) -> str:
+    return " ".join(_EN_STEM.analyze(word))
 
 
 def _quote(word: str) -> str:
@@ -211,6 +228,7 @@ class TantivyEngine:
         doc.add_text("summary", record.summary or "")
         doc.add_text("text", record.text)
         doc.add_text("meta", meta_text(record))
+        doc.add_text("notes", notes_text(record))
         doc.add_text("lang", record.original_language or "")
         by_language = language_texts(record)
         doc.add_text("text_ru", by_language["ru"])
@@ -323,6 +341,10 @@ class TantivyEngine:
         if highlight is not None:
             snippets = tantivy.SnippetGenerator.create(searcher, highlight, self.schema, "text")
             snippets.set_max_num_chars(240)
+            notes_query = self._highlight_query(node, "notes") or highlight  # same words
+            in_notes = tantivy.SnippetGenerator.create(searcher, notes_query, self.schema,
+                                                       "notes")
+            in_notes.set_max_num_chars(240)
         hits = []
         for score, address in result.hits if limit else []:
             doc = searcher.doc(address)
@@ -331,7 +353,15 @@ class TantivyEngine:
                 sn = snippets.snippet_from_doc(doc)
                 frag = sn.fragment()
                 if frag:
-                    snippet = marked_html(frag, [(h.start, h.end) for h in sn.highlighted()])
+                    words = char_spans(frag, [(h.start, h.end) for h in sn.highlighted()])
+                    snippet = marked_html(frag, unit_spans(frag, words, node, _key))
+                else:  # found only in a footnote or source note: say so
+                    sn = in_notes.snippet_from_doc(doc)
+                    frag = sn.fragment()
+                    if frag:
+                        words = char_spans(frag, [(h.start, h.end) for h in sn.highlighted()])
+                        snippet = notes_snippet(marked_html(frag, unit_spans(frag, words, node,
+                                                                             _key)))
             if not snippet:
                 summary = (doc.get_first("summary") or doc.get_first("text") or "")[:240]
                 snippet = marked_html(summary, [])
@@ -381,7 +411,7 @@ class TantivyEngine:
         return [(_stored_id(searcher.doc(address)), float(score), weights)
                 for score, address in result.hits]
 
-    def _highlight_query(self, node: Node | None) -> tantivy.Query | None:
+    def _highlight_query(self, node: Node | None, field: str = "text") -> tantivy.Query | None:
         """The words worth marking in a snippet: every positive word of two letters or
         more (initials of name variants, like the "A." of "A. I. Mikoyan", are not)."""
         words = sorted({w for w in positive_terms(node) for w in w.replace("-", " ").split()
@@ -389,7 +419,7 @@ class TantivyEngine:
         if not words:
             return None
         q, _errors = self.index.parse_query_lenient(
-            " ".join(_quote(w) for w in words), ["text"])
+            " ".join(_quote(w) for w in words), [field])
         return q
 
     def _facets(self, searcher: tantivy.Searcher, query: tantivy.Query,

@@ -48,6 +48,7 @@ class Failure:
     message: str
     line: int | None = None
     limit: str | None = None  # the OPIS_MAX_... variable of the reader limit it was over
+    record: str | None = None  # the record a flag is on (IngestReport.flagged)
 
     @classmethod
     def of(cls, error: ReadError) -> Failure:
@@ -132,6 +133,9 @@ class IngestReport:
     # Stored, but without something the source asked for (an attachment outside the
     # allowed folders, a javascript: source URL): each names the file, record and field.
     warnings: list[Failure] = field(default_factory=list)
+    # Stored with a value the reader derived (a title from the dateline, an id from the
+    # document's position): one entry per flag, naming the file, line and record.
+    flagged: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
     limits: Limits = field(default_factory=Limits)
 
@@ -139,15 +143,27 @@ class IngestReport:
     def ok(self) -> bool:
         return not self.failed
 
+    @property
+    def stored(self) -> int:
+        """Records in the archive after this ingest from its files (new, changed, same)."""
+        return len(self.added) + len(self.updated) + len(self.unchanged)
+
+    @property
+    def flagged_records(self) -> int:
+        return len({f.record for f in self.flagged})
+
     def to_json(self) -> dict:
         """The report as ``opis ingest --report FILE`` writes it."""
         return {"dry_run": self.dry_run, "seconds": round(self.seconds, 3),
                 "added": len(self.added), "updated": len(self.updated),
-                "unchanged": len(self.unchanged), "failed": len(self.failed),
+                "unchanged": len(self.unchanged), "stored": self.stored,
+                "flagged": self.flagged_records, "failed": len(self.failed),
                 "failures": [{"file": f.path, "line": f.line, "reason": f.message,
                               "limit": f.limit} for f in self.failed],
                 "warnings": [{"file": f.path, "line": f.line, "reason": f.message}
                              for f in self.warnings],
+                "flags": [{"file": f.path, "line": f.line, "record": f.record,
+                           "reason": f.message} for f in self.flagged],
                 "limits": self.limits.to_json(),
                 "records": {"added": self.added, "updated": self.updated,
                             "unchanged": self.unchanged}}
@@ -387,7 +403,8 @@ class Archive:
     def ingest(self, paths: list[Path], progress: Callable[[IngestProgress], None] | None = None,
                *, dry_run: bool = False, workers: int | None = None,
                batch_size: int = BATCH_SIZE, limits: Limits | None = None,
-               attachment_roots: Iterable[Path] = ()) -> IngestReport:
+               attachment_roots: Iterable[Path] = (),
+               encoding: str | None = None) -> IngestReport:
         """Read and store every file in batches of complete records.
 
         A batch is one transaction, so an ingest stopped at any point leaves whole records
@@ -396,7 +413,8 @@ class Archive:
         reported with its line; the batch in which the error lies stores nothing. A record
         over a reader limit (readers/limits.py) is reported alone and the rest of its
         file is stored; the limits, read from the environment once, go in the report.
-        Records attach only files inside ``paths`` (and ``attachment_roots``).
+        Records attach only files inside ``paths`` (and ``attachment_roots``); text
+        files are read in ``encoding`` when given (readers/encoding.py).
         """
         report = IngestReport(dry_run=dry_run, limits=limits or Limits.from_env())
         started = time.perf_counter()
@@ -413,7 +431,7 @@ class Archive:
                         raise ReadError(path, "no such file")
                     intake = Intake(allowed, path.parent, str(path))
                     n = self._ingest_file(path, report, extractor, dry_run, batch_size,
-                                          state, progress, intake)
+                                          state, progress, intake, encoding)
                     if n == 0:
                         raise ReadError(path, "no records found")
                 except ReadError as e:
@@ -464,7 +482,7 @@ class Archive:
     def _ingest_file(self, path: Path, report: IngestReport, extractor: Extractor,
                      dry_run: bool, batch_size: int, state: IngestProgress,
                      progress: Callable[[IngestProgress], None] | None,
-                     intake: Intake) -> int:
+                     intake: Intake, encoding: str | None = None) -> int:
         """Batches go through two stages at once: while one is linked and written here,
         the workers extract entities from the next (both cores busy). Returns the number
         of records read, those refused over a limit included."""
@@ -497,7 +515,7 @@ class Archive:
                 store_batch(previous)
 
         try:
-            for item in read_path(path, report.limits):
+            for item in read_path(path, report.limits, encoding):
                 if isinstance(item, Rejected):  # over a limit: reported, the file reads on
                     report.failed.append(Failure.of(item.error))
                     refused += 1
@@ -505,6 +523,8 @@ class Archive:
                 batch.append(item)
                 if isinstance(item, Record):
                     records += 1
+                    report.flagged += [Failure(str(path), f.message, f.line, record=item.id)
+                                       for f in item.flags]
                     if records % batch_size == 0:
                         advance()
             if batch:

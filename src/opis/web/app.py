@@ -22,6 +22,7 @@ from starlette.types import Scope
 
 from opis import config
 from opis.model import CONTRIBUTOR_ROLES
+from opis.model.dates import human_date
 from opis.model.languages import language_name
 from opis.search.base import SearchRequest
 from opis.services import reading
@@ -31,7 +32,14 @@ from opis.web.charts import network_svg, timeline_svg
 from opis.web.curation import install_curation
 from opis.web.deps import absolute_url, page
 from opis.web.oai import install_oai
-from opis.web.render import document_url, entity_url
+from opis.web.render import (
+    contents_label,
+    diff_rows,
+    document_url,
+    entity_url,
+    html_datetime,
+    list_title,
+)
 
 HERE = Path(__file__).parent
 ROLE_LABELS = {
@@ -75,9 +83,15 @@ def create_app(archive: Archive) -> FastAPI:
     templates.env.globals["role_labels"] = ROLE_LABELS
     templates.env.globals["entity_url"] = entity_url
     templates.env.globals["document_url"] = document_url
+    templates.env.globals["diff_rows"] = diff_rows
+    templates.env.globals["contents_label"] = contents_label
+    templates.env.globals["list_title"] = list_title
+    templates.env.filters["human_date"] = human_date
+    templates.env.filters["html_datetime"] = html_datetime
     templates.env.globals["split_document_name"] = documents.split_name
     templates.env.globals["meta_tags"] = zotero.meta_tags
     templates.env.globals["json_ld"] = zotero.json_ld
+    templates.env.globals["page_metadata"] = zotero.page_metadata
     app.mount("/static", Static(directory=str(HERE / "static")), name="static")
     app.state.archive = archive
     app.state.templates = templates

@@ -64,6 +64,14 @@ MAIN_FIELDS = ("title", "date", "original_language", "classification", "document
                "distribution_instruction")
 LONG_FIELDS = ("summary",)
 RETRY = {"Retry-After": "30"}
+# What the history page confirms after a write (named by the redirect after it).
+DONE = {
+    "saved": "Saved as revision {rev}. The public page shows it now.",
+    "restored": "Revision {source} restored as revision {rev}: the record reads as it did then.",
+    "withdrawn": "Withdrawn from public view as revision {rev}. Reinstate it below to publish "
+                 "it again.",
+    "reinstated": "Published again as revision {rev}.",
+}
 JSON_FIELDS = ("archival_reference", "contents", "contributors", "authors", "stamps",
                "handwritten_notes", "extra", "annotations")
 
@@ -159,6 +167,12 @@ def form_changes(record: Record, form: dict[str, str]) -> tuple[dict[str, Any], 
     return changes, errors
 
 
+def done_url(record_id: str, kind: str, rev: int, source: int | None = None) -> str:
+    """The history page, asked to confirm the write just made."""
+    extra = f"&source={source}" if source else ""
+    return f"{render.document_url(record_id)}/history?done={kind}&rev={rev}{extra}"
+
+
 def _api_error(exc: CurationError) -> JSONResponse:
     if isinstance(exc, NotFound):
         return JSONResponse({"error": str(exc), "status": 404}, 404)
@@ -225,8 +239,14 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
                         next_url=next_url, username=name, who=None,
                         error=f"Too many failed attempts. Try again in {_wait(e.retry_after)}.")
         except LoginFailed:
+            error = "Wrong user name or password."
+            if not await run_in_threadpool(accounts.users):
+                # The set-up trap: accounts made on another database than the one served.
+                error += (" This archive has no accounts yet: create one on the server with"
+                          " “opis user add NAME --role editor”, with the same --db as"
+                          " “opis serve” (docs/curation.md).")
             return page(request, "login.html", 401, next_url=next_url, username=name,
-                        who=None, error="Wrong user name or password.")
+                        who=None, error=error)
         # A new server-side session (and CSRF token) at login: a planted cookie is worth
         # nothing, and the session this browser had before ends.
         old = sessions.key(request)
@@ -295,14 +315,14 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
             if not changes and version != state.version:
                 # The record already is what this form asks for, from a newer version: the
                 # same form sent again after its save's answer was lost. Saved, once.
-                return RedirectResponse(render.document_url(record_id) + "/history", 303)
+                return RedirectResponse(done_url(record_id, "saved", state.version), 303)
             if not changes:
                 errors["form"] = "Nothing was changed."
             else:
                 try:
-                    curator.edit(record_id, changes, author=who.name, reason=reason,
-                                 version=version)
-                    return RedirectResponse(render.document_url(record_id) + "/history", 303)
+                    result = curator.edit(record_id, changes, author=who.name,
+                                          reason=reason, version=version)
+                    return RedirectResponse(done_url(record_id, "saved", result.version), 303)
                 except ValidationFailed as e:
                     errors.update(e.errors)
                 except Conflict as e:
@@ -340,17 +360,24 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
     # -- history, diffs, restoring -----------------------------------------------------------
 
     def history_page(request: Request, record_id: str, who: Principal, *, code: int = 200,
-                     error: str | None = None, headers: dict[str, str] | None = None
-                     ) -> HTMLResponse:
+                     error: str | None = None, headers: dict[str, str] | None = None,
+                     done: str | None = None) -> HTMLResponse:
         state = visible_state(record_id, who)
         entries = curator.history(record_id)
         return page(request, "history.html", code, headers, record=state.record,
                     status=state.status, version=state.version, entries=entries,
-                    labels=LABELS, error=error, can_edit=who.can("edit"), who=who)
+                    labels=LABELS, error=error, can_edit=who.can("edit"), who=who, done=done)
 
     @router.get("/document/{record_id:path}/history", response_class=HTMLResponse)
-    def history(request: Request, record_id: str, who: Principal = reader_page) -> HTMLResponse:
-        return history_page(request, record_id, who)
+    def history(request: Request, record_id: str, who: Principal = reader_page,
+                done: str | None = Query(None, max_length=20),
+                rev: int | None = Query(None, ge=1, le=2**31),
+                source: int | None = Query(None, ge=1, le=2**31)) -> HTMLResponse:
+        # The confirmation of a write just made (the redirect after it says which): only
+        # our own sentences, with numbers filled in, never text from the URL.
+        message = DONE.get(done or "", "").format(rev=rev, source=source) \
+            if rev and (done != "restored" or source) and who.can("edit") else None
+        return history_page(request, record_id, who, done=message or None)
 
     @router.get("/document/{record_id:path}/history.json")
     def history_json(record_id: str, who: Principal = reader) -> dict[str, Any]:
@@ -374,9 +401,10 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
                     diffs=curator.diff(record_id, a, b), numbers=sorted(entries), who=who)
 
     def web_write(request: Request, record_id: str, who: Principal,
-                  action: Callable[[], EditResult]) -> Response:
+                  action: Callable[[], EditResult], kind: str,
+                  source: int | None = None) -> Response:
         try:
-            action()
+            result = action()
         except NotFound as e:
             raise StarletteHTTPException(404, str(e)) from None
         except ValidationFailed as e:
@@ -387,25 +415,26 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
         except (IndexBusy, NotSaved) as e:
             return history_page(request, record_id, who, code=503, error=str(e),
                                 headers=RETRY)
-        return RedirectResponse(render.document_url(record_id) + "/history", 303)
+        return RedirectResponse(done_url(record_id, kind, result.version, source), 303)
 
     @router.post("/document/{record_id:path}/restore/{number}", response_class=HTMLResponse)
     def restore(request: Request, record_id: str, number: int, who: Principal = editor,
                 form: dict[str, str] = Depends(read_form)) -> Response:
         return web_write(request, record_id, who, lambda: curator.restore(
-            record_id, number, author=who.name, reason=form.get("reason", "")))
+            record_id, number, author=who.name, reason=form.get("reason", "")),
+            "restored", number)
 
     @router.post("/document/{record_id:path}/withdraw", response_class=HTMLResponse)
     def withdraw(request: Request, record_id: str, who: Principal = editor,
                  form: dict[str, str] = Depends(read_form)) -> Response:
         return web_write(request, record_id, who, lambda: curator.withdraw(
-            record_id, author=who.name, reason=form.get("reason", "")))
+            record_id, author=who.name, reason=form.get("reason", "")), "withdrawn")
 
     @router.post("/document/{record_id:path}/reinstate", response_class=HTMLResponse)
     def reinstate(request: Request, record_id: str, who: Principal = editor,
                   form: dict[str, str] = Depends(read_form)) -> Response:
         return web_write(request, record_id, who, lambda: curator.reinstate(
-            record_id, author=who.name, reason=form.get("reason", "")))
+            record_id, author=who.name, reason=form.get("reason", "")), "reinstated")
 
     def api_write(action: Callable[[], EditResult]) -> Response:
         try:

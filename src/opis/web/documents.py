@@ -19,10 +19,11 @@ from opis.model.urls import is_local_path, is_web_address
 from opis.services import reading
 from opis.services.archive import Archive
 from opis.services.attachments import is_hash
-from opis.services.export import FORMATS, cite, export
+from opis.services.export import FORMATS, ExportContext, cite, export
 from opis.services.records import record_json
 from opis.web import render
-from opis.web.deps import archive_of, page
+from opis.web.deps import absolute_url, archive_of, page
+from opis.web.zotero import export_context
 
 CITATION_STYLES = (("chicago", "Chicago"), ("apa", "APA"), ("mla", "MLA"))
 VERSION_LABELS = {"translation": "Translation", "transcription": "Transcription",
@@ -47,15 +48,19 @@ class _CitationCache:
         return tuple(repr(getattr(record, f.name)) for f in fields(record)
                      if f.name not in _NOT_CITED) + (record.id,)
 
-    def get(self, record: Record) -> dict[str, str]:
-        key = self.key(record)
+    def get(self, record: Record, url: str | None = None,
+            labels: dict[str, str] | None = None) -> dict[str, str]:
+        """The record's citations and RIS/BibTeX, citing its opis address ``url``, with
+        the tags unAPI gives (``labels`` of the entities it mentions)."""
+        key = self.key(record) + (url, tuple(sorted((labels or {}).items())))
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
-        made = {style: cite(record, style, "html") for style, _ in CITATION_STYLES}
-        made["ris"] = export(record, "ris")[1]
-        made["bib"] = export(record, "bib")[1]
+        context = ExportContext(url=url, labels=labels or {})
+        made = {style: cite(record, style, "html", context) for style, _ in CITATION_STYLES}
+        made["ris"] = export(record, "ris", context)[1]
+        made["bib"] = export(record, "bib", context)[1]
         with self.lock:
             self.items[key] = made
             while len(self.items) > self.size:
@@ -183,7 +188,7 @@ def document(request: Request, name: str) -> Response:
     if ext == "json":
         return JSONResponse(record_json(record))
     if ext:
-        media_type, body = export(record, ext)
+        media_type, body = export(record, ext, export_context(request, record, archive))
         return Response(body, media_type=media_type + "; charset=utf-8", headers={
             "Content-Disposition": f'inline; filename="{quote(record_id, safe="")}.{ext}"'})
     article = snapshot.get(f"article:{record_id}", lambda: render_article(request, record,
@@ -197,8 +202,10 @@ def render_article(request: Request, record: Record, snapshot: reading.Snapshot)
     archive = archive_of(request)
     labels = reading.entity_labels(archive, {m.entity_id for m in record.mentions})
     template = request.app.state.templates.env.get_template("_document_article.html")
+    page_url = absolute_url(request, render.document_url(record.id))
     return Markup(template.render(
-        record=record, citations=CITATIONS.get(record), citation_styles=CITATION_STYLES,
+        record=record, citations=CITATIONS.get(record, page_url, labels),
+        citation_styles=CITATION_STYLES,
         formats=FORMATS, versions=versions(record, labels), legend=render.legend(record),
         toc=render.contents(record), notes=render.note_html(record, labels),
         describe=render.describe, related=reading.related(archive, record, snapshot=snapshot),

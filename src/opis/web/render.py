@@ -11,6 +11,7 @@ paragraph anchors) are placed between characters.
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from markupsafe import Markup
 
 from opis.model import ANNOTATION_KINDS, Record
 from opis.model.entity import Mention
+from opis.model.languages import language_name
 from opis.model.record import Annotation
 
 TAGS = {
@@ -298,3 +300,91 @@ def contents(record: Record) -> dict:
             paras.append((n, words[:70] + ("…" if len(words) > 70 else "")))
     return {"headings": headings(record), "paragraphs": paras,
             "notes": len(notes(record)), "pages": [p["n"] for p in page_breaks(record)]}
+
+
+_DIFF_WORD = re.compile(r"\w+|\s+|[^\w\s]")
+
+
+def _inline(old: str, new: str) -> tuple[Markup, Markup]:
+    """Both lines with the words that differ wrapped in <del>/<ins class="changed">, so a
+    changed word inside a long line is seen, not hunted for."""
+    a, b = _DIFF_WORD.findall(old), _DIFF_WORD.findall(new)
+    left, right = [], []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        was, now = html.escape("".join(a[i1:i2])), html.escape("".join(b[j1:j2]))
+        if op == "equal":
+            left.append(was)
+            right.append(now)
+            continue
+        if was:
+            left.append(f'<del class="changed">{was}</del>')
+        if now:
+            right.append(f'<ins class="changed">{now}</ins>')
+    return Markup("".join(left)), Markup("".join(right))
+
+
+def diff_rows(lines: list[tuple[str, str]]) -> list[tuple[str, Markup]]:
+    """A field's diff lines as HTML: a removed line followed by an added one (a line
+    changed) shows what changed within it; other lines are escaped whole."""
+    out: list[tuple[str, Markup]] = []
+    i = 0
+    while i < len(lines):
+        removed = []
+        while i < len(lines) and lines[i][0] == "-":
+            removed.append(lines[i][1])
+            i += 1
+        added = []
+        while i < len(lines) and lines[i][0] == "+":
+            added.append(lines[i][1])
+            i += 1
+        if removed or added:
+            pairs = min(len(removed), len(added))
+            marked = [_inline(removed[k], added[k]) for k in range(pairs)]
+            out += [("-", m[0]) for m in marked]
+            out += [("-", Markup.escape(line)) for line in removed[pairs:]]
+            out += [("+", m[1]) for m in marked]
+            out += [("+", Markup.escape(line)) for line in added[pairs:]]
+            continue
+        out.append((lines[i][0], Markup.escape(lines[i][1])))
+        i += 1
+    return out
+
+
+_ISO = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
+
+
+def html_datetime(value: str | None) -> str:
+    """The value for <time datetime>, which takes only a plain date: "" for an uncertain
+    or partly unreadable EDTF date or a range (the attribute is then left out)."""
+    return value if value and _ISO.fullmatch(value) else ""
+
+
+def contents_label(record: Record) -> str:
+    """What this text is, in words: "Translation into English from Russian", and for a
+    transcription "Transcription of the English original" (never "into": a transcription
+    stays in the language it transcribes)."""
+    c = record.contents
+    if c is None:
+        return ""
+    lang = language_name(c.language) if c.language else ""
+    orig = record.original_language
+    if c.kind == "translation":
+        out = "Translation" + (f" into {lang}" if lang else "")
+        if orig and orig != c.language:
+            out += f" from {language_name(orig)}"
+        return out
+    if c.kind == "transcription":
+        if lang and (not orig or orig == c.language):
+            return f"Transcription of the {lang} original"
+        return "Transcription" + (f" in {lang}" if lang else "")
+    return c.kind.replace("_", " ").capitalize() + (f" in {lang}" if lang else "")
+
+
+_NUMBERED = re.compile(r"(\d+)\.\s+")
+
+
+def list_title(title: str, position: int) -> str:
+    """A title in a numbered list without its own number when that number is the list's
+    ("1. Editorial Note" as item 1 read "1. 1. Editorial Note")."""
+    m = _NUMBERED.match(title)
+    return title[m.end():] if m and int(m.group(1)) == position else title

@@ -17,17 +17,21 @@ the styles opis loads, rather than by patching the library:
   standing in for a missing author keeps the "trans." label.
 - The HTML formatter does not escape field values; ``cite(..., fmt="html")`` escapes
   every string of the item first.
+- ``punctuation-in-quote`` is read but never applied, and quotes inside a quoted title
+  stay double; ``punctuate_in_quotes`` finishes the rendered text (docs/export.md,
+  "Quotation marks").
 
 For the Wilson Center convention the CSL item given to the style differs from the
-CSL-JSON export in one way: ``archive`` is the digital archive that published the
-translation and ``archive_location`` the original's reference verbatim ("RGANI, Fond 5,
-..."), which is how the archive's own citation line reads. What still differs from the
-Wilson Center line for the reference record is listed in docs/export.md and checked by
-tests/test_export_citation.py:
+CSL-JSON export (for a document in an edition, see ``cite_item``): ``archive`` is the
+digital archive that published the translation and ``archive_location`` the original's
+reference verbatim ("RGANI, Fond 5, ..."), which is how the archive's own citation line
+reads. What still differs from the Wilson Center line for the reference record is listed
+in docs/export.md and checked by tests/test_export_citation.py:
 
 - Chicago puts the author first ("V. Ivanov, ") where the archive names none;
 - curly quotes (“...”) where the archive prints straight ones;
 - the translator follows the title as "trans. Gary Goldberg" instead of closing the line;
+- the comma stands inside the closing quotation mark (US punctuation);
 - "Obtained by James F. Person" is absent: CSL has no role for who obtained a document;
 - the archive and reference come in Chicago's order, location first ("RGANI, Fond 5,
   ..., Listi 1-17, Wilson Center Digital Archive"), then the URL and a final period.
@@ -36,6 +40,7 @@ tests/test_export_citation.py:
 from __future__ import annotations
 
 import html
+import re
 import threading
 import warnings
 from functools import cache
@@ -43,14 +48,26 @@ from importlib import resources
 from typing import Any
 
 import citeproc
-from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle
+from citeproc import (
+    Citation,
+    CitationItem,
+    CitationStylesBibliography,
+    CitationStylesStyle,
+    Locator,
+)
 from citeproc import formatter as citeproc_formatter
 from citeproc.model import CitationStylesElement, Name, Names, Substitute
 from citeproc.source.json import CiteProcJSON
 from lxml import etree
 
 from opis.model.record import Record
-from opis.services.export.csl_json import digital_archive, flat, to_csl_json
+from opis.services.export.mapping import (
+    ExportContext,
+    citation_data,
+    digital_archive,
+    flat,
+    start_date_parts,
+)
 
 CSL_NS = "http://purl.org/net/xbiblio/csl"
 STYLES: dict[str, str] = {
@@ -220,20 +237,118 @@ def _style(style: str) -> CitationStylesStyle:
     return loaded
 
 
-def cite_item(record: Record) -> dict[str, Any]:
-    """The CSL item handed to the style (see the module docstring for the one change)."""
-    item = to_csl_json(record)
-    ref = record.archival_reference
-    if ref is not None and flat(ref.text):
-        item["archive_location"] = flat(ref.text)
-        item.pop("archive", None)
-    archive = digital_archive(record)
-    if archive:
-        item["archive"] = archive
+def cite_item(record: Record, context: ExportContext | None = None,
+              style: str = "chicago") -> dict[str, Any]:
+    """The CSL item handed to the style: the pivot, with the changes the module docstring
+    lists for an archival document, and for a document in an edition the form a FRUS
+    editor prints: the dateline in the title, the volume in the container title and,
+    for Chicago, the document number where the pages would go ("doc. 3")."""
+    data = citation_data(record, context)
+    item = dict(data.item)
+    if data.kind == "chapter":
+        ed = record.edition
+        heading = [item.get("title") or ""]
+        if data.place_written and data.place_written not in heading[0]:
+            heading.append(data.place_written)
+        when = _long_date(record.date)
+        if when and when not in heading[0]:
+            heading.append(when)
+        item["title"] = ", ".join(h for h in heading if h)
+        if ed is not None:
+            container = [flat(ed.series), flat(ed.years)]
+            if ed.volume:
+                container.append(f"vol. {flat(ed.volume)}")
+            if ed.part:
+                container.append(f"pt. {flat(ed.part)}")
+            container.append(flat(ed.volume_title))
+            item["container-title"] = ", ".join(c for c in container if c)
+        item.pop("volume", None)
+        item.pop("original-date", None)
+        # Chicago prints an archive as the place of a manuscript; for a printed document
+        # the original's file and repository follow the volume as one location.
+        where = [item.pop("archive_location", None), item.pop("archive", None)]
+        if any(where):
+            item["archive_location"] = ", ".join(w for w in where if w)
+        if style == "chicago" and item.get("number"):
+            item["page"] = f"doc. {item['number']}"
+    else:
+        ref = record.archival_reference
+        if ref is not None and flat(ref.text):
+            item["archive_location"] = flat(ref.text)
+            item.pop("archive", None)
+        archive = digital_archive(record)
+        if archive:
+            item["archive"] = archive
     item.pop("source", None)
     item.pop("number", None)
+    item.pop("note", None)
+    item.pop("keyword", None)
     item["id"] = "item"
     return {k: v for k, v in item.items() if k in _SUPPORTED or k in ("id", "type")}
+
+
+_MONTHS = ("January February March April May June July August September October "
+           "November December").split()
+
+
+def _long_date(edtf: str | None) -> str | None:
+    """"January 8, 1955": the date as a FRUS dateline prints it."""
+    parts = start_date_parts(edtf)
+    if not parts:
+        return None
+    if len(parts) == 3:
+        return f"{_MONTHS[parts[1] - 1]} {parts[2]}, {parts[0]}"
+    if len(parts) == 2:
+        return f"{_MONTHS[parts[1] - 1]} {parts[0]}"
+    return str(parts[0])
+
+
+# While a citation is rendered, the curly quotes inside field values (a title quoting a
+# phrase) stand in as these, so the quotes the style adds can be told apart from them.
+_FIELD_OPEN, _FIELD_CLOSE, _NESTED_CLOSE = "\ue001", "\ue002", "\ue003"
+
+
+def _mark_field_quotes(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\u201c", _FIELD_OPEN).replace("\u201d", _FIELD_CLOSE)
+    if isinstance(value, list):
+        return [_mark_field_quotes(v) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k in ("id", "type") else _mark_field_quotes(v)
+                for k, v in value.items()}
+    return value
+
+
+def punctuate_in_quotes(text: str, in_quote: bool = True) -> str:
+    """Finish the quotation marks of a rendered citation, as CSL 1.0 requires and
+    citeproc-py 0.11 does not: a quotation inside a quoted title becomes single
+    (“Report on ‘Satō’s Note’”), and with the locale's ``punctuation-in-quote`` (en-US)
+    a comma or period after a closing quotation mark the style added goes inside it;
+    one already inside ("Why?" or "Report.") absorbs it. Quotes that are part of a field
+    value are left where they are (the CSL test suite's flipflop_QuotesInFieldNotOnNode)."""
+    out: list[str] = []
+    depth = 0
+    for ch in text:
+        if ch == "\u201c":
+            depth += 1
+            out.append(ch)
+        elif ch == "\u201d":
+            depth = max(0, depth - 1)
+            out.append(ch)
+        elif ch == _FIELD_OPEN:
+            out.append("\u2018" if depth else "\u201c")
+        elif ch == _FIELD_CLOSE:
+            out.append(_NESTED_CLOSE if depth else ch)
+        else:
+            out.append(ch)
+    text = "".join(out)
+    if in_quote:
+        def move(m: re.Match[str]) -> str:
+            before = text[m.start() - 1] if m.start() else ""
+            return m.group(1) if before in ".,?!" else m.group(2) + m.group(1)
+
+        text = re.sub("((?:" + _NESTED_CLOSE + ")*\u201d)([.,])", move, text)
+    return text.replace(_NESTED_CLOSE, "\u2019").replace(_FIELD_CLOSE, "\u201d")
 
 
 def _escaped(value: Any) -> Any:
@@ -247,22 +362,33 @@ def _escaped(value: Any) -> Any:
     return value
 
 
-def cite(record: Record, style: str = "chicago", fmt: str = "text") -> str:
+def cite(record: Record, style: str = "chicago", fmt: str = "text",
+         context: ExportContext | None = None) -> str:
     """One formatted citation: the full note for Chicago, the reference entry for APA/MLA."""
     if fmt not in _FORMATTERS:
         raise CitationError(f"unknown citation format {fmt!r}; use 'text' or 'html'")
     csl_style = _style(style)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # citeproc-py warns about CSL fields it skips
-        item = cite_item(record)
+        item = _mark_field_quotes(cite_item(record, context, style))
         source = CiteProcJSON([_escaped(item) if fmt == "html" else item])
     with _LOCK:
         bibliography = CitationStylesBibliography(csl_style, source, _FORMATTERS[fmt])
-        citation = Citation([CitationItem("item")])
+        # A note cites a document in an edition by its number where a page would go.
+        locator = (Locator("page", item["page"]) if style in _NOTE_STYLES
+                   and str(item.get("page", "")).startswith("doc. ") else None)
+        citation = Citation([CitationItem("item", locator=locator)] if locator
+                            else [CitationItem("item")])
         bibliography.register(citation)
         if style in _NOTE_STYLES:
             text = str(bibliography.cite(citation, lambda _item: None))
         else:
             entries = bibliography.bibliography()
             text = str(entries[0]) if entries else ""
-    return " ".join(text.split())
+    return punctuate_in_quotes(" ".join(text.split()), _punctuation_in_quote(style))
+
+
+@cache
+def _punctuation_in_quote(style: str) -> bool:
+    """The style's locale option: true for en-US (Chicago, APA and MLA as shipped)."""
+    return _style(style).root.get_locale_option("punctuation-in-quote").lower() == "true"

@@ -22,8 +22,12 @@ from lxml import etree
 
 from opis.model.dates import bounds, is_valid
 from opis.model.record import Record
-from opis.services.export.csl_json import (
+from opis.services.export.mapping import (
+    Citation,
+    ExportContext,
+    citation_data,
     digital_archive,
+    display_name,
     flat,
     language_name,
     people,
@@ -343,16 +347,51 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None,
     return elem
 
 
-def _header(record: Record, tei: etree._Element, has_hand: bool, foreign: set[str]) -> None:
+def _name(parent: etree._Element, parts: dict[str, str]) -> None:
+    """orgName for an organisation, persName (with surname/forename) for a person."""
+    if "literal" in parts:
+        _sub(parent, "orgName", parts["literal"])
+        return
+    pers = _sub(parent, "persName")
+    _sub(pers, "forename", parts["given"])
+    pers[-1].tail = " "
+    _sub(pers, "surname", parts["family"])
+
+
+def _edition_bibl(source_desc: etree._Element, data: Citation) -> None:
+    """The volume a document is printed in, as TEI's bibl: title, editors, volume, part,
+    document number, pages, publisher, place and year."""
+    bibl = _sub(source_desc, "bibl", type="edition")
+    _sub(bibl, "title", data.get("container-title"), level="m")
+    for parts in data.names("editor"):
+        _sub(bibl, "editor", display_name(parts))
+    if data.get("volume"):
+        _sub(bibl, "biblScope", data.get("volume"), unit="volume")
+    if data.get("number"):
+        _sub(bibl, "biblScope", data.get("number"), unit="document")
+    if data.get("page"):
+        _sub(bibl, "biblScope", data.get("page"), unit="page")
+    if data.get("publisher"):
+        _sub(bibl, "publisher", data.get("publisher"))
+    if data.get("publisher-place"):
+        _sub(bibl, "pubPlace", data.get("publisher-place"))
+    issued = (data.get("issued") or {}).get("date-parts")
+    if issued:
+        _sub(bibl, "date", str(issued[0][0]))
+    if data.source_url:
+        _sub(bibl, "ptr", target=data.source_url)
+
+
+def _header(record: Record, tei: etree._Element, has_hand: bool, foreign: set[str],
+            data: Citation) -> None:
     header = _sub(tei, "teiHeader")
     file_desc = _sub(header, "fileDesc")
     title_stmt = _sub(file_desc, "titleStmt")
-    _sub(title_stmt, "title", record.title or record.id)
-    for author in record.authors:
-        if not author.name:
-            continue
+    _sub(title_stmt, "title", data.get("title") or record.title or record.id)
+    authors = [a for a in record.authors if flat(a.name)]
+    for author, parts in zip(authors, data.names("author"), strict=False):
         elem = _sub(title_stmt, "author")
-        _sub(elem, "persName", author.name)
+        _name(elem, parts)
         if author.title:
             _sub(elem, "roleName", author.title)
     for donor in record.donors:
@@ -369,8 +408,10 @@ def _header(record: Record, tei: etree._Element, has_hand: bool, foreign: set[st
     pub = _sub(file_desc, "publicationStmt")
     _sub(pub, "publisher", "opis")
     _sub(pub, "idno", record.id, type="opis")
-    if record.source_url:
-        _sub(pub, "idno", record.source_url, type="URI")
+    if data.get("URL") and data.get("URL") != data.source_url:
+        _sub(pub, "idno", data.get("URL"), type="opis-URL")
+    if data.source_url:
+        _sub(pub, "idno", data.source_url, type="URI")
     if flat(record.rights):
         availability = _sub(pub, "availability")
         _sub(availability, "p", record.rights)
@@ -380,6 +421,8 @@ def _header(record: Record, tei: etree._Element, has_hand: bool, foreign: set[st
         _sub(notes_stmt, "note", record.summary, type="summary")
 
     source_desc = _sub(file_desc, "sourceDesc")
+    if data.kind == "chapter":
+        _edition_bibl(source_desc, data)
     if flat(record.citation):
         bibl = _sub(source_desc, "bibl", record.citation, type="citation")
         if record.source_url:
@@ -391,7 +434,9 @@ def _header(record: Record, tei: etree._Element, has_hand: bool, foreign: set[st
     if repo:
         _sub(ms_id, "repository", repo)
     if ref is not None:
-        for part in ("fond", "opis", "delo", "folios"):
+        if ref.series:
+            _sub(ms_id, "collection", ref.series)
+        for part in ("fond", "opis", "delo", "folios", "file"):
             value = getattr(ref, part)
             if value:
                 _sub(ms_id, "idno", value, type=part)
@@ -415,8 +460,12 @@ def _header(record: Record, tei: etree._Element, has_hand: bool, foreign: set[st
 
     profile = _sub(header, "profileDesc")
     date = record.date
+    if data.place_written and not date:
+        _sub(_sub(profile, "creation"), "placeName", data.place_written)
     if date:
         creation = _sub(profile, "creation")
+        if data.place_written:
+            _sub(creation, "placeName", data.place_written).tail = ", "
         attrs: dict[str, str | None] = {}
         if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", date):
             attrs["when"] = date
@@ -440,10 +489,14 @@ def _header(record: Record, tei: etree._Element, has_hand: bool, foreign: set[st
         _sub(lang_usage, "language", f"{name} ({extra})" if extra else name, ident=code)
     if len(lang_usage) == 0:
         profile.remove(lang_usage)
-    subjects = [s for s in record.subjects if flat(s)]
-    if subjects:
+    recipients = data.names("recipient")
+    if recipients:
+        corresp = _sub(_sub(profile, "correspDesc"), "correspAction", type="received")
+        for parts in recipients:
+            _name(corresp, parts)
+    if data.tags:
         keywords = _sub(_sub(profile, "textClass"), "keywords")
-        for s in subjects:
+        for s in data.tags:
             _sub(keywords, "term", s)
     if has_hand:
         hand_notes = _sub(profile, "handNotes")
@@ -454,7 +507,8 @@ def _header(record: Record, tei: etree._Element, has_hand: bool, foreign: set[st
         header.remove(profile)
 
 
-def to_tei_element(record: Record, entity_refs: dict[str, str] | None = None) -> etree._Element:
+def to_tei_element(record: Record, entity_refs: dict[str, str] | None = None,
+                   context: ExportContext | None = None) -> etree._Element:
     """The TEI element tree, for callers that embed it (OAI-PMH) rather than serialize."""
     paragraphs, _ = _plan(record)
     builder = _Builder(record, entity_refs)
@@ -475,7 +529,7 @@ def to_tei_element(record: Record, entity_refs: dict[str, str] | None = None) ->
     }
 
     tei = etree.Element(_t("TEI"), nsmap={None: TEI_NS})
-    _header(record, tei, has_hand, foreign)
+    _header(record, tei, has_hand, foreign, citation_data(record, context))
     text_elem = _sub(tei, "text")
     lang = _lang(text_language(record))
     if lang:
@@ -503,9 +557,10 @@ def to_tei_element(record: Record, entity_refs: dict[str, str] | None = None) ->
     return tei
 
 
-def to_tei(record: Record, entity_refs: dict[str, str] | None = None) -> str:
+def to_tei(record: Record, entity_refs: dict[str, str] | None = None,
+           context: ExportContext | None = None) -> str:
     """A TEI P5 document for the record; entity_refs maps entity ids to URLs for @ref."""
     return etree.tostring(
-        to_tei_element(record, entity_refs), xml_declaration=True, encoding="UTF-8",
+        to_tei_element(record, entity_refs, context), xml_declaration=True, encoding="UTF-8",
         pretty_print=False,
     ).decode("utf-8")

@@ -149,8 +149,32 @@
     if (window.matchMedia("(max-width: 800px)").matches) box.open = false;
   }
 
+  /* -- marks: what a mark means, shown on a tap (touch screens have no hover titles) -- */
+  function setupMarkNotes(section) {
+    var note = document.createElement("p");
+    note.className = "mark-note";
+    note.setAttribute("role", "status");
+    note.hidden = true;
+    var hint = section.querySelector(".legend-hint");
+    if (hint) hint.hidden = false;
+    section.appendChild(note);
+    section.addEventListener("click", function (e) {
+      var mark = e.target.closest(".doc-text .ann[title]");
+      if (!mark || e.target.closest("a")) { note.hidden = true; return; }
+      var copy = mark.cloneNode(true);  /* the marked words alone, not the tag or the */
+      copy.querySelectorAll(".visually-hidden, .ann-tag").forEach(function (x) { x.remove(); });
+      var words = copy.textContent.replace(/\s+/g, " ").trim();  /* screen-reader text */
+      note.textContent = mark.getAttribute("title") + (words ? ": \u201c" + words + "\u201d" : "");
+      note.hidden = false;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll(".facets-box").forEach(setupFacets);
+    document.querySelectorAll(".facets-box, .fold-box").forEach(setupFacets);
+    document.querySelectorAll(".text-section").forEach(setupMarkNotes);
+    window.addEventListener("beforeprint", function () {  /* a printout keeps everything */
+      document.querySelectorAll(".fold-box").forEach(function (d) { d.open = true; });
+    });
     document.querySelectorAll("[data-citation]").forEach(setupCitation);
     document.querySelectorAll(".text-section").forEach(setupTools);
     document.querySelectorAll("[data-tabs]").forEach(setupTabs);

@@ -1,16 +1,16 @@
 """Passages embedded for search by meaning, their change log, and the embedded version
 of each record (see store/passage_tables.py, docs/semantic.md).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,93 @@
+"""FRUS source notes parsed into what a citation needs, and nothing it must not carry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opis.model import ArchivalReference
+from opis.readers import frus_sources
+from opis.readers.frus_sources import NARA_59, load_rules, parse
+
+CASES = [
+    ("Source: Department of State, Central Files, 795.00/6–2656. Secret. Drafted by Bennett",
+     ArchivalReference("Department of State, Central Files, 795.00/6–2656", NARA_59,
+                       series="Central Files", file="795.00/6–2656"),
+     "Secret", "Drafted by Bennett", []),
+    ("Source: Department of State, Central Files, 795.00/1–1255. Top Secret. Drafted by "
+     "Robert J. G. McClurkin, initialed by Robertson. Repeated to Bern, Stockholm, and Tokyo.",
+     ArchivalReference("Department of State, Central Files, 795.00/1–1255", NARA_59,
+                       series="Central Files", file="795.00/1–1255"),
+     "Top Secret", "Drafted by Robert J. G. McClurkin, initialed by Robertson",
+     ["Bern", "Stockholm", "Tokyo"]),
+    ("Source: Department of State, S/S Files: Lot 66 D 204, Eisenhower/Dulles Correspondence "
+     "with Rhee. No classification marking.",
+     ArchivalReference("Department of State, S/S Files: Lot 66 D 204, Eisenhower/Dulles "
+                       "Correspondence with Rhee", NARA_59, series="S/S Files",
+                       file="Lot 66 D 204, Eisenhower/Dulles Correspondence with Rhee"),
+     None, None, []),
+    ("Source: Eisenhower Library, Whitman File, NSC Records. Top Secret; Eyes Only.",
+     ArchivalReference("Eisenhower Library, Whitman File, NSC Records", "Eisenhower Library",
+                       series="Whitman File", file="NSC Records"),
+     "Top Secret", None, []),
+    ("Paris Peace Conf. 185.1/12: Telegram",
+     ArchivalReference("Paris Peace Conf. 185.1/12", frus_sources.NARA_256,
+                       series="Paris Peace Conf.", file="185.1/12"), None, None, []),
+    ("740.0011 Mutual Guarantee (Locarno)/507: Telegram (part air)",
+     ArchivalReference("740.0011 Mutual Guarantee (Locarno)/507", NARA_59,
+                       series="Central Files", file="740.0011 Mutual Guarantee (Locarno)/507"),
+     None, None, []),
+]
+
+
+@pytest.mark.parametrize(("note", "reference", "classification", "drafting", "repeated"),
+                         CASES)
+def test_a_source_note_is_split_into_its_parts(note: str, reference: ArchivalReference,
+                                               classification: str | None,
+                                               drafting: str | None,
+                                               repeated: list[str]) -> None:
+    got = parse(note)
+    assert got.reference == reference
+    assert (got.classification, got.drafting, got.distribution) == (classification, drafting,
+                                                                    repeated)
+
+
+@pytest.mark.parametrize(("note", "kind", "classification"), [
+    ("[Extract.]", None, None), ("[Translation.]", None, None),
+    ("[Telegram.—Paraphrase.]", "Telegram", None), ("[Inclosure 2 in No. 5.]", "Inclosure", None),
+    ("[Confidential.]", None, "Confidential"), ("(Extract.)", None, None),
+])
+def test_old_bracketed_notes_are_no_place(note: str, kind: str | None,
+                                          classification: str | None) -> None:
+    got = parse(note)
+    assert got.reference is None
+    assert (got.document_type, got.classification) == (kind, classification)
+
+
+def test_an_unknown_place_names_no_archive() -> None:
+    got = parse("Hunter Miller Papers")
+    assert got.reference == ArchivalReference("Hunter Miller Papers")
+
+
+def test_rules_from_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = tmp_path / "frus-repositories.toml"
+    rules.write_text('[[repository]]\npattern = "(?P<series>Hunter Miller Papers)"\n'
+                     'repository = "Library of Congress, Manuscript Division"\n',
+                     encoding="utf-8")
+    monkeypatch.setenv(frus_sources.ENV, str(rules))
+    got = parse("Hunter Miller Papers")
+    assert got.reference is not None
+    assert got.reference.repository == "Library of Congress, Manuscript Division"
+    assert got.reference.series == "Hunter Miller Papers"
+    assert parse("File No. 861.00/1457").reference.repository == NARA_59  # built-ins stay
+
+
+def test_a_bad_rules_file_is_named(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text('[{"pattern": "(unclosed", "repository": "X"}]', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"rules.json: entry 1: bad pattern"):
+        load_rules(rules)
+    rules.write_text('[{"repository": "X"}]', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"entry 1 needs a 'pattern'"):
+        load_rules(rules)
