@@ -146,9 +146,17 @@ def search(query: Annotated[str, typer.Argument(help='Words, "phrases", prefix*,
            limit: Annotated[int, typer.Option(min=1, max=1000)] = 10,
            date_from: Annotated[str | None, typer.Option("--from", help="YYYY[-MM-DD]")] = None,
            date_to: Annotated[str | None, typer.Option("--to", help="YYYY[-MM-DD]")] = None,
-           language: Annotated[list[str] | None, typer.Option("--language")] = None) -> None:
+           language: Annotated[list[str] | None, typer.Option("--language")] = None,
+           mode: Annotated[str, typer.Option(
+               help="auto, lexical (words), semantic (meaning, any language) or hybrid "
+                    "(both; needs opis embed)")] = "auto") -> None:
     """Search the archive."""
-    request = SearchRequest(query=query, limit=limit, languages=language or [],
+    from opis.services.embedding import mode_problem
+
+    if problem := mode_problem(mode):
+        err.print(f"[red]--mode: {problem}[/red]", highlight=False)
+        raise typer.Exit(2)
+    request = SearchRequest(query=query, limit=limit, languages=language or [], mode=mode,
                             date_from=_day(date_from, start=True),
                             date_to=_day(date_to, start=False))
     archive = _open(db)
@@ -157,19 +165,21 @@ def search(query: Annotated[str, typer.Argument(help='Words, "phrases", prefix*,
     result = timed.result
     if as_json:
         print(json.dumps({
-            "query": query, "total": result.total, "milliseconds": round(timed.milliseconds, 2),
+            "query": query, "mode": result.mode, "total": result.total,
+            "milliseconds": round(timed.milliseconds, 2),
             "hits": [{"id": h.id, "title": h.title, "date": h.date, "score": h.score,
-                      "snippet": h.snippet} for h in result.hits],
+                      "snippet": h.snippet, "matched": h.matched} for h in result.hits],
             "facets": {k: [{"value": v, "count": n} for v, n in vs]
                        for k, vs in result.facets.items()},
         }, ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"{result.total} records ({timed.milliseconds:.1f} ms)")
+    table = Table(title=f"{result.total} records ({timed.milliseconds:.1f} ms, {result.mode})")
     table.add_column("id")
     table.add_column("date")
     table.add_column("title")
+    table.add_column("matched by")
     for h in result.hits:
-        table.add_row(h.id, h.date or "", h.title)
+        table.add_row(h.id, h.date or "", h.title, h.matched)
     console.print(table)
 
 
@@ -222,6 +232,52 @@ def show(record_id: str, db: DbOption = None,
 
 
 @app.command()
+def embed(db: DbOption = None,
+          batch: Annotated[int, typer.Option(min=1, max=1000,
+                                             help="Records per transaction.")] = 16,
+          as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
+          = False) -> None:
+    """Embed the records' passages for search by meaning (docs/semantic.md).
+
+    A stage of its own after ingest: only records new or changed since the last run are
+    read, only their changed passages go through the model, and an interrupted run
+    (even killed) is finished by running it again."""
+    from opis.services.embedding import (
+        EmbedderError,
+        EmbedProgress,
+        embed_archive,
+        load_embedder,
+    )
+
+    try:
+        model = load_embedder()
+    except EmbedderError as e:
+        err.print(f"[red]{e}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    archive = _open(db)
+    columns = (TextColumn("embed"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("embed", total=None, rate="loading the model")
+
+        def tick(state: EmbedProgress) -> None:
+            progress.update(task, total=state.total, completed=state.records,
+                            rate=f"{state.passages} passages, {state.rate:.1f}/s")
+
+        report = embed_archive(archive.db, model, progress=tick, batch=batch,
+                               search=archive.semantic)
+    archive.close()
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        return
+    gone = f", {report.forgotten} withdrawn or deleted records" if report.forgotten else ""
+    console.print(f"embedded {report.embedded} passages of {report.records} records, kept "
+                  f"{report.kept} unchanged, removed {report.removed}{gone} "
+                  f"({report.seconds:.1f} s, {report.rate:.1f} passages/s); the index holds "
+                  f"{report.indexed} passages", highlight=False)
+
+
+@app.command()
 def reindex(db: DbOption = None) -> None:
     """Rebuild the search index from the stored records."""
     archive = _open(db)
@@ -240,14 +296,17 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
               "--read-replica", metavar="URL",
               help="PostgreSQL read replica URL for searches and pages "
               "(repeatable; default: $OPIS_READ_REPLICAS, comma-separated).")] = None,
+          embed: Annotated[bool, typer.Option(
+              "--embed", help="Also run the embedding stage (opis embed) in the background, "
+              "every minute, so new records become findable by meaning.")] = False,
           ) -> None:
     """Serve the web interface and JSON API."""
     _serve(resolve_database(db), host, port, workers=workers,
-           read_urls=replica_urls(read_replica))
+           read_urls=replica_urls(read_replica), embed=embed)
 
 
 def _serve(url: str, host: str, port: int, *, workers: int = 1,
-           read_urls: list[str] | None = None) -> None:
+           read_urls: list[str] | None = None, embed: bool = False) -> None:
     import uvicorn
 
     from opis.web.app import APP_FACTORY, create_app_from_env
@@ -277,11 +336,21 @@ def _serve(url: str, host: str, port: int, *, workers: int = 1,
                   + (f" with {workers} workers" if workers > 1 else "")
                   + (f", reading from {len(archive.db.replicas)} replica(s)"
                      if archive.db.replicas else ""))
+    if embed:  # in this process (with several workers, their supervisor): one writer
+        from opis.services.embedding import EmbedderError, embed_in_background
+
+        try:
+            archive.semantic.embedder  # noqa: B018 - a bad OPIS_EMBEDDER stops here, named
+        except EmbedderError as e:
+            err.print(f"[red]{e}[/red]", highlight=False)
+            raise typer.Exit(2) from None
+        embed_in_background(archive.db, archive.semantic)
     if workers == 1:  # in this process, with the archive just opened
         uvicorn.run(create_app_from_env(archive), host=host, port=port, log_level="warning")
         return
     # Each worker is its own process and builds its own app (APP_FACTORY) from these.
-    archive.close()
+    if not embed:
+        archive.close()
     os.environ["OPIS_DATABASE"] = url
     os.environ[REPLICAS_ENV] = ",".join(read_urls or [])
     if sqlite:

@@ -43,6 +43,9 @@ class SearchRequest:
     # Browse pages list every year or repository with its count: they ask for exact
     # counts however many documents match. A search may have them estimated.
     exact_facets: bool = False
+    # lexical, semantic, hybrid, or auto: hybrid for natural-language questions and
+    # other scripts, lexical for names, terms and query syntax (search/hybrid.py)
+    mode: str = "auto"
 
 
 @dataclass
@@ -70,6 +73,10 @@ class Hit:
     title: str
     date: str | None
     snippet: str  # HTML: escaped text with <mark> around matched words
+    # "words" (the engine found it), "meaning" (only the vector index: the snippet is
+    # the passage that matched), or "both"
+    matched: str = "words"
+    passage_kind: str | None = None  # for "meaning": title, text or note
 
 
 @dataclass
@@ -81,6 +88,7 @@ class SearchResult:
     # The facet counts were estimated from a sample of the hits (a search matching a
     # large part of a large archive); None when they are exact, else the share sampled.
     facets_sampled: float | None = None
+    mode: str = "lexical"  # the mode the search ran in, "auto" resolved
 
 
 class EngineError(Exception):

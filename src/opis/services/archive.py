@@ -60,6 +60,8 @@ class Archive:
         maintenance.ensure_statistics(self.db)
         self.attachments = AttachmentStore.for_database(self.db.sqlite_path)
         self.records = Records(self.db, self.engine, self.attachments)
+        # Search by meaning: the model and the vector index load on first use.
+        self.semantic = self.records.semantic
         self.ingestion = Ingest(self.db, self.writes, self.attachments)
         self.authority = Entities(self.db, self.writes)
         self.collections = Collections(self.db, self.writes)

@@ -37,6 +37,7 @@ from sqlalchemy import Date, DateTime, LargeBinary, Table, delete, insert, selec
 from sqlalchemy.engine import Connection, make_url
 
 import opis.store.account_tables  # noqa: F401 - registers the account tables on Base
+import opis.store.passage_tables  # noqa: F401 - and the embedded passages
 from opis.services.attachments import AttachmentRefused, AttachmentStore
 from opis.store import records as record_store
 from opis.store.db import Database

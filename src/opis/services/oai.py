@@ -31,6 +31,7 @@ from opis.model import Record
 from opis.names.authority import slug
 from opis.services.archive import Archive
 from opis.services.export.dublin_core import DC_NS, OAI_DC_NS, OAI_DC_SCHEMA, dublin_core_element
+from opis.services.export.mapping import ExportContext
 from opis.services.export.tei import TEI_NS, to_tei_element
 from opis.services.signing import BadToken, SignedJSON, archive_secret
 from opis.store.records import to_record
@@ -77,14 +78,17 @@ class MetadataFormat:
     prefix: str
     schema: str
     namespace: str
-    write: Callable[[Record, dict[str, str]], etree._Element]
+    # (record, entity links, the record's opis page) -> the metadata element
+    write: Callable[[Record, dict[str, str], str], etree._Element]
 
 
-def _dc(record: Record, _refs: dict[str, str]) -> etree._Element:
-    return dublin_core_element(record)
+def _dc(record: Record, _refs: dict[str, str], url: str) -> etree._Element:
+    # The page a harvester's users will read is the first identifier; the source's own
+    # URL follows it (docs/export.md). No access date: a harvest is not a reading.
+    return dublin_core_element(record, ExportContext(url=url))
 
 
-def _tei(record: Record, refs: dict[str, str]) -> etree._Element:
+def _tei(record: Record, refs: dict[str, str], _url: str) -> etree._Element:
     return to_tei_element(record, refs)
 
 
@@ -575,7 +579,8 @@ class _Context:
             record = to_record(row)
             refs = {m.entity_id: f"{self.site}/{quote(m.entity_id, safe='/')}"
                     for m in record.mentions}
-            _sub(elem, "metadata").append(fmt.write(record, refs))
+            page = f"{self.site}/document/{quote(record.id, safe='')}"
+            _sub(elem, "metadata").append(fmt.write(record, refs, page))
 
 
 def _format(prefix: str) -> MetadataFormat:

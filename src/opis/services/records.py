@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opis.model import Record
+from opis.search import hybrid
 from opis.search.base import ENTITY_FACETS, SearchEngine, SearchRequest, SearchResult
 from opis.search.names import expand
 from opis.search.query import parse_query
 from opis.services.attachments import AttachmentStore, Served
+from opis.services.embedding import semantic_search
 from opis.store import collections
 from opis.store import entities as entity_store
 from opis.store import records as store
@@ -43,6 +45,7 @@ class Records:
         self.db = db
         self.engine = engine
         self.attachments = attachments
+        self.semantic = semantic_search(db)  # the model and vectors load on first use
 
     def get(self, record_id: str) -> Record | None:
         with self.db.sessions() as session:
@@ -66,7 +69,8 @@ class Records:
             node = expand(parse_query(request.query),
                           lambda keys: entity_store.variants_by_keys(session, keys),
                           lambda keys: entity_store.entities_by_keys(session, keys))
-            result = self.engine.search(request, node, session)
+            result = hybrid.search(request, node, self.engine, self.semantic, session,
+                                   lambda ids: store.get_records(session, ids, light=True))
             found = store.get_records(session, [h.id for h in result.hits], light=True)
             ids = {v for k in ENTITY_FACETS for v, _ in result.facets.get(k, [])}
             ids |= set(request.entities)

@@ -109,10 +109,14 @@ class HitOut(BaseModel):
     title: str
     date: str | None
     score: float
-    snippet: str = Field(description="escaped HTML; matched words inside <mark>")
+    snippet: str = Field(description="escaped HTML; matched words inside <mark>, or for "
+                         "a hit matched by meaning the passage that matched")
     url: str
     original_language: str | None = None
     archival_reference: str | None = None
+    matched: str = Field("words", description="words, meaning, or both")
+    passage_kind: str | None = Field(None, description="for matched=meaning: title, text "
+                                     "or note, the kind of passage in the snippet")
 
 
 class FacetOut(BaseModel):
@@ -128,6 +132,8 @@ class Spelling(BaseModel):
 
 class SearchOut(BaseModel):
     query: str
+    mode: str = Field("lexical", description="the mode the search ran in (auto resolved): "
+                      "lexical, semantic or hybrid")
     total: int
     milliseconds: float
     hits: list[HitOut]
@@ -216,7 +222,8 @@ def api_search(request: Request, params: SearchParams = Depends(search_params),
     r = timed.result
     end = offset + len(r.hits)
     more = end < min(r.total, MAX_RESULT_WINDOW) and r.hits
-    return {"query": params.q, "total": r.total, "milliseconds": round(timed.milliseconds, 2),
+    return {"query": params.q, "mode": r.mode, "total": r.total,
+            "milliseconds": round(timed.milliseconds, 2),
             "hits": [hit_json(h, timed.records) for h in r.hits], "facets": facets_json(timed),
             "facets_sampled": r.facets_sampled,
             "spellings": [{"typed": t, "variants": v} for t, v in spellings(r.query)],

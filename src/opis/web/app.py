@@ -4,6 +4,7 @@ JSON API under /api/v1. Route modules: search, documents, entities, browse, api.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,9 @@ def create_app_from_env(archive: Archive | None = None) -> FastAPI:
 
         archive = Archive(resolve_database(None), replica_urls())
     app = create_app(archive)
+    # The model and the vector index load in the background, not on the first question.
+    threading.Thread(target=archive.semantic.warm, args=(archive.db.sessions,),
+                     name="opis-warm", daemon=True).start()
     if os.environ.get("OPIS_READ_ONLY", "") not in ("", "0"):
         message = READ_ONLY_SQLITE if archive.db.dialect == "sqlite" else READ_ONLY_MESSAGE
 

@@ -2,14 +2,15 @@
 
 URL parameters: ``q``, ``from``, ``to``, ``person``/``place``/``organization``/``event``
 (entity ids, repeatable), ``language``, ``repository``, ``classification``, ``year``,
-``decade``, ``collection`` (repeatable), ``sort`` (relevance, date, -date), ``page``.
+``decade``, ``collection`` (repeatable), ``sort`` (relevance, date, -date), ``page``,
+``mode`` (auto, lexical, semantic, hybrid: docs/semantic.md).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,6 +28,8 @@ from opis.web.render import document_url, entity_url
 
 PAGE_SIZE = 20
 MAX_PAGE = MAX_RESULT_WINDOW // PAGE_SIZE  # page 500: the first 10,000 hits
+MODES = {"auto": "Automatic", "hybrid": "Words and meaning", "lexical": "Words only",
+         "semantic": "Meaning only"}
 SORTS = {"relevance": "Relevance", "date": "Date, oldest first", "-date": "Date, newest first"}
 # (URL parameter = facet name, heading), in the order the sidebar shows them.
 FACET_GROUPS = (
@@ -60,6 +63,7 @@ class SearchParams:
     filters: dict[str, list[str]] = field(default_factory=dict)
     sort: str = "relevance"
     page: int = 1
+    mode: str = "auto"
 
     def items(self) -> list[tuple[str, str]]:
         out = [("q", self.q)] if self.q else []
@@ -68,6 +72,8 @@ class SearchParams:
             out += [(name, v) for v in self.filters.get(name, [])]
         if self.sort != "relevance":
             out.append(("sort", self.sort))
+        if self.mode != "auto":
+            out.append(("mode", self.mode))
         if self.page > 1:
             out.append(("page", str(self.page)))
         return out
@@ -88,13 +94,14 @@ class SearchParams:
             filters[only[0]] = [only[1]]
         changed = SearchParams(change.get("q", self.q), change.get("date_from", self.date_from),
                                change.get("date_to", self.date_to), filters,
-                               change.get("sort", self.sort), page)
+                               change.get("sort", self.sort), page,
+                               change.get("mode", self.mode))
         query = urlencode(changed.items())
         return base + ("?" + query if query else "")
 
     def cleared(self) -> str:
         """The same words with every filter and date removed."""
-        return SearchParams(self.q, sort=self.sort).url()
+        return SearchParams(self.q, sort=self.sort, mode=self.mode).url()
 
     @property
     def has_filters(self) -> bool:
@@ -112,7 +119,7 @@ class SearchParams:
             repositories=f.get("repository", []), classifications=f.get("classification", []),
             years=[int(v) for v in f.get("year", [])],
             decades=[int(v) for v in f.get("decade", [])],
-            collections=f.get("collection", []), sort=self.sort, limit=limit,
+            collections=f.get("collection", []), sort=self.sort, limit=limit, mode=self.mode,
             offset=(self.page - 1) * limit if offset is None else offset)
 
     @property
@@ -141,6 +148,10 @@ def search_params(
     sort: str = Query("relevance", description="relevance, date (oldest first), -date"),
     page_no: int = Query(1, alias="page", ge=1, le=MAX_PAGE,
                          description=f"1 to {MAX_PAGE}: the first {MAX_RESULT_WINDOW:,} hits"),
+    mode: Literal["auto", "lexical", "semantic", "hybrid"] = Query(
+        "auto", description="lexical: the words; semantic: the meaning, in any language; "
+        "hybrid: both fused; auto: hybrid for questions and descriptions in natural "
+        "language or another script, lexical for names, terms and query syntax"),
 ) -> SearchParams:
     given = {"person": person, "place": place, "organization": organization, "event": event,
              "language": language, "repository": repository,
@@ -153,7 +164,7 @@ def search_params(
         if clean:
             filters[name] = clean
     return SearchParams(q.strip(), (date_from or "").strip(), (date_to or "").strip(),
-                        filters, sort if sort in SORTS else "relevance", page_no)
+                        filters, sort if sort in SORTS else "relevance", page_no, mode)
 
 
 # -- what the page shows -----------------------------------------------------------------------
@@ -263,6 +274,7 @@ def hit_json(hit: Hit, records: dict[str, Record]) -> dict:
     ref = r.archival_reference.text if r is not None and r.archival_reference else None
     return {"id": hit.id, "title": hit.title, "date": hit.date,
             "score": round(hit.score, 4), "snippet": hit.snippet, "url": document_url(hit.id),
+            "matched": hit.matched, "passage_kind": hit.passage_kind,
             "original_language": r.original_language if r is not None else None,
             "archival_reference": ref}
 
@@ -289,6 +301,7 @@ def search_page(request: Request, params: SearchParams = Depends(search_params)
     years = sorted(timed.result.facets.get("year", []))
     return page(request, "search.html", q=params.q, params=params, timed=timed, result=result,
                 records=timed.records, pages=pages, page_size=PAGE_SIZE, sorts=SORTS,
+                modes=MODES,
                 groups=facet_groups(params, timed),
                 active=active_filters(params, timed.labels), years=years,
                 spellings=spellings(result.query),
@@ -304,7 +317,8 @@ def search_json(request: Request, params: SearchParams = Depends(search_params))
             "pages": page_count(r.total),
             "milliseconds": round(timed.milliseconds, 2),
             "filters": params.filters, "from": params.date_from or None,
-            "to": params.date_to or None, "sort": params.sort,
+            "to": params.date_to or None, "sort": params.sort, "mode": params.mode,
+            "mode_used": r.mode,
             "spellings": [{"typed": t, "variants": v} for t, v in spellings(r.query)],
             "hits": [hit_json(h, timed.records) for h in r.hits],
             "facets": facets_json(timed), "facets_sampled": r.facets_sampled,
