@@ -166,7 +166,7 @@ def test_facet_links_add_and_remove_filters(client):
 
 def test_search_state_lives_in_the_url(client):
     params = {"q": "Korea", "from": "1955", "to": "1955-12-31", "sort": "-date",
-              "repository": "Foreign Relations of the United States",
+              "repository": "National Archives, RG 59, General Records of the Department of State",
               "collection": "frus1955-57v23p2", "page": "1"}
     data = client.get("/search.json", params=params).json()
     assert data["total"] >= 1 and data["sort"] == "-date"

@@ -57,7 +57,9 @@ def test_search_facet_document_cite_copy(page, demo_server):
     page.get_by_role("button", name="Copy citation").click()
     expect(page.locator(".copy-status")).to_have_text("Chicago citation copied.")
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert title.split(". ", 1)[-1][:30] in copied and "history.state.gov" in copied
+    # Cited where it was read (the opis page), as a document in its FRUS volume.
+    assert title.split(". ", 1)[-1][:30] in copied and "/document/" in copied
+    assert "Foreign Relations of the United States" in copied
     # The choice is remembered on the next document.
     page.get_by_role("radio", name="RIS").check()
     page.goto(f"{demo_server}/document/114165")
