@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from lxml import html
 
 from opis.model import Record
 from opis.model.entity import Mention
@@ -162,6 +163,16 @@ def test_facet_links_add_and_remove_filters(client):
     assert 'class="facet-link on"' in filtered and "remove this filter" in filtered
     on = re.search(r'<a href="([^"]+)" class="facet-link on">', filtered).group(1)
     assert "person=" not in on.replace("&amp;", "&")
+
+
+def test_a_frus_page_names_the_holding_archive_type_and_recipient(client):
+    doc = html.fromstring(client.get("/document/frus1955-57v23p2-d3").text)
+    about = {dt.text_content().strip(): dt.getnext().text_content().strip()
+             for dt in doc.xpath("//dl/dt")}
+    assert about["Archive"] == "National Archives, RG 59, General Records of the Department of State"
+    assert about["Archival reference"] == "Department of State, Central Files, 611.95B/1–855"
+    assert about["Type"] == "Telegram"
+    assert about["To"] == "Department of State"
 
 
 def test_search_state_lives_in_the_url(client):
