@@ -33,7 +33,7 @@ from opis.model.record import (
 from opis.services.accounts import ADDRESS_LIMIT, LOGIN_LIMIT
 from opis.services.archive import Archive
 from opis.web.app import create_app
-from opis.web.security import CSP, sanitize_html
+from opis.web.guards import CSP, sanitize_html
 
 
 @pytest.fixture

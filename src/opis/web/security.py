@@ -31,20 +31,23 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-import nh3
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from markupsafe import Markup
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opis.services.accounts import Accounts, Principal
+from opis.services.errors import ANSWERED, DatabaseError, database_unavailable
+from opis.web.guards import (
+    DEFAULT_MAX_BODY,
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    sanitize_html,
+)
 
 SESSION_COOKIE = "opis_session"
 DEVICE_COOKIE = "opis_device"  # "this browser has logged in as NAME before" (login limits)
@@ -53,25 +56,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})  # any other method is a write
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
-DEFAULT_MAX_BODY = 8 * 1024 * 1024
 CSRF_MESSAGE = ("This form has expired or did not come from this site. "
                 "Reload the page and try again.")
 UNAVAILABLE = "The archive's database is unavailable right now. Please try again in a minute."
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "font-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; "
-       "base-uri 'self'; form-action 'self'")
-SECURITY_HEADERS = {
-    "content-security-policy": CSP,
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "same-origin",
-    "x-frame-options": "DENY",
-    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
-    "cross-origin-opener-policy": "same-origin",
-}
-# HTML a summary may keep: inline emphasis, paragraphs, lists, quotations, links.
-SUMMARY_TAGS = {"p", "br", "em", "strong", "i", "b", "u", "sub", "sup", "small", "q", "cite",
-                "blockquote", "ul", "ol", "li", "a", "abbr", "span"}
-SUMMARY_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "q": {"cite"}}
 
 
 # -- errors the handlers turn into responses --------------------------------------------------
@@ -305,8 +292,8 @@ class AuthMiddleware:
             except AuthProblem as e:
                 await self._respond(request, send, e.status, e.message, e.headers)
                 return
-            except SQLAlchemyError as e:
-                if not _db_unavailable(e):
+            except DatabaseError as e:
+                if not database_unavailable(e):
                     raise
                 state["opis_principal"] = None  # the error page renders as anonymous
                 await self._respond(request, send, 503, UNAVAILABLE, {"Retry-After": "30"})
@@ -337,7 +324,7 @@ def current_user(request: Request) -> Principal | None:
     """For templates: never fails a page (a database error shows the visitor as anonymous)."""
     try:
         return principal(request)
-    except (AuthProblem, SQLAlchemyError):
+    except (AuthProblem, DatabaseError):
         return None
 
 
@@ -433,121 +420,7 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-# -- responses for every request ------------------------------------------------------------
-
-class SecurityHeadersMiddleware:
-    """Adds CSP and friends to every response that has not set its own."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                for name, value in SECURITY_HEADERS.items():
-                    if name.encode() not in present:
-                        headers.append((name.encode(), value.encode()))
-                if scope.get("scheme") == "https":
-                    headers.append((b"strict-transport-security",
-                                    b"max-age=31536000; includeSubDomains"))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class BodyLimitMiddleware:
-    """Refuses request bodies over ``limit`` bytes with 413, whether announced by
-    Content-Length or streamed in chunks."""
-
-    def __init__(self, app: ASGIApp, limit: int = DEFAULT_MAX_BODY):
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    too_big = int(value) > self.limit
-                except ValueError:
-                    too_big = True
-                if too_big:
-                    await self._refuse(scope, send)
-                    return
-        seen = 0
-        over = False  # the body went past the limit: whatever the app answers becomes 413
-        refused = False
-
-        async def counting_receive() -> Message:
-            nonlocal seen, over
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    over = True
-                    raise BodyTooLarge()  # the app stops reading and writes nothing
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            nonlocal refused
-            if over:
-                if not refused:
-                    refused = True
-                    await self._refuse(scope, send)
-                return
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, guarded_send)
-        except BodyTooLarge:
-            if not refused:
-                await self._refuse(scope, send)
-
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        path = scope.get("path", "")
-        mb = self.limit / (1024 * 1024)
-        if path.startswith("/api/") or path.endswith(".json"):
-            body = (b'{"error": "request body too large (limit %.1f MB)", "status": 413}' % mb)
-            ctype = b"application/json"
-        else:
-            body = (b"<!doctype html><title>413 Request too large</title><h1>Request too large"
-                    b"</h1><p>The limit is %.1f MB.</p>" % mb)
-            ctype = b"text/html; charset=utf-8"
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", ctype),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-
-def sanitize_html(value: str | None) -> Markup:
-    """Summary HTML reduced to harmless markup: no script, no event handlers, no
-    javascript: links, no styles (the CSP would block them anyway)."""
-    if not value:
-        return Markup("")
-    return Markup(nh3.clean(str(value), tags=SUMMARY_TAGS, attributes=SUMMARY_ATTRIBUTES,
-                            url_schemes={"http", "https", "mailto"},
-                            link_rel="noopener noreferrer nofollow"))
-
-
 # -- installing -----------------------------------------------------------------------------
-
-def _db_unavailable(exc: BaseException) -> bool:
-    return (isinstance(exc, OperationalError | InterfaceError | PoolTimeout)
-            or bool(getattr(exc, "connection_invalidated", False)))
-
 
 def install_security(app: FastAPI, templates: Jinja2Templates, accounts: Accounts,
                      *, max_body: int | None = None) -> None:
@@ -574,13 +447,13 @@ def install_security(app: FastAPI, templates: Jinja2Templates, accounts: Account
         return error_page(request, exc.status, exc.message, exc.headers)
 
     async def database_error(request: Request, exc: Exception) -> Response:
-        if not _db_unavailable(exc):
+        if not database_unavailable(exc):
             raise exc  # a bug, not an outage: the app's 500 handler answers
         return error_page(request, 503, UNAVAILABLE, {"Retry-After": "30"})
 
     app.add_exception_handler(AuthProblem, auth_problem)
-    app.add_exception_handler(DBAPIError, database_error)
-    app.add_exception_handler(PoolTimeout, database_error)
+    for kind in ANSWERED:
+        app.add_exception_handler(kind, database_error)
     limit = max_body or int(os.environ.get("OPIS_MAX_BODY", DEFAULT_MAX_BODY))
     app.add_middleware(AuthMiddleware, templates=templates)  # innermost of the four
     app.add_middleware(SessionCookieMiddleware, max_age=lambda: sessions.max_age)
