@@ -29,13 +29,12 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 
 from opis.store import accounts as store
 from opis.store import audit
 from opis.store.accounts import FailureCounts, SessionInfo, Token, User
 from opis.store.db import Database
+from opis.store.errors import Conflict, StoreSession, Unwritable
 
 ROLES = ("reader", "editor", "admin")
 SCOPES = ("read", "edit", "admin")
@@ -196,7 +195,7 @@ class Accounts:
                 user = store.add_user(session, name, role, digest)
                 audit.add_entry(session, actor=actor, action="user.add",
                                 detail={"user": name, "role": role})
-        except IntegrityError:
+        except Conflict:
             raise AccountError(f"user {name} exists already") from None
         return user
 
@@ -209,7 +208,7 @@ class Accounts:
             return store.user_by_name(session, name)
 
     def _change(self, name: str, actor: str, action: str,
-                then: Callable[[Session, User], dict[str, object]] | None = None,
+                then: Callable[[StoreSession, User], dict[str, object]] | None = None,
                 **values: object) -> User:
         """Update a user and write the audit entry, in one transaction; ``then`` does more
         in it (ending sessions, revoking tokens) and returns what to add to the entry."""
@@ -228,7 +227,7 @@ class Accounts:
         """Disabling ends the user's sessions and revokes their tokens for good (enabling
         the user again brings none back); nothing else is deleted."""
 
-        def end_all(session: Session, user: User) -> dict[str, object]:
+        def end_all(session: StoreSession, user: User) -> dict[str, object]:
             return {"sessions_ended": store.delete_sessions(session, user_id=user.id),
                     "tokens_revoked": store.revoke_user_tokens(session, user.id)}
 
@@ -249,7 +248,7 @@ class Accounts:
         that changed it, when it was changed in a browser)."""
         self._check_password(password)
 
-        def end_others(session: Session, user: User) -> dict[str, object]:
+        def end_others(session: StoreSession, user: User) -> dict[str, object]:
             return {"sessions_ended": store.delete_sessions(session, user_id=user.id,
                                                             keep=keep_session)}
 
@@ -451,14 +450,14 @@ class Accounts:
         return Principal(user.id, user.name, user.role, "token", scopes=tok.scopes,
                          token_id=tok.id)
 
-    def _touch(self, write: Callable[[Session, Any, datetime], None], key: Any,
+    def _touch(self, write: Callable[[StoreSession, Any, datetime], None], key: Any,
                at: datetime) -> None:
         """Note when a session or token was last used. A database that cannot write just
         now (a full disk) must not sign anyone out: the note waits for the next request."""
         try:
             with self.db.transaction() as session:
                 write(session, key, at)
-        except OperationalError:
+        except Unwritable:
             pass
 
     # -- the session signing key ----------------------------------------------------------
@@ -478,7 +477,7 @@ class Accounts:
             try:
                 with self.db.transaction() as session:
                     store.put_setting(session, "session_secret", secrets.token_urlsafe(48))
-            except IntegrityError:
+            except Conflict:
                 pass  # another worker made it first: use theirs
             with self.db.primary_sessions() as session:
                 value = store.get_setting(session, "session_secret")

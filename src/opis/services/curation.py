@@ -23,10 +23,6 @@ from datetime import datetime
 from types import NoneType, UnionType
 from typing import Any
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session
-
 from opis.model import CONTRIBUTOR_ROLES, Record
 from opis.model.dates import is_valid, to_edtf
 from opis.model.languages import language_code
@@ -47,6 +43,7 @@ from opis.services.archive import Archive
 from opis.store import audit
 from opis.store import records as store
 from opis.store.audit import AuditEntry, RecordState
+from opis.store.errors import UNAVAILABLE_ERRORS, StoreSession
 
 SCALAR_FIELDS = ("title", "date", "citation", "source_url", "summary", "original_language",
                  "classification", "document_number", "distribution_instruction",
@@ -482,7 +479,8 @@ class Curator:
         (Conflict) when someone else saved since that version was read."""
         reason = check_reason(reason)
 
-        def change(session: Session, state: RecordState) -> tuple[EditResult, str | None, Record]:
+        def change(session: StoreSession,
+                   state: RecordState) -> tuple[EditResult, str | None, Record]:
             if version is not None and version != state.version:
                 if _already_applied(state.record, changes):  # a retry of a saved edit
                     return EditResult(record_id, "unchanged", state.version), None, state.record
@@ -506,7 +504,8 @@ class Curator:
         (published or withdrawn) stays as it is."""
         reason = check_reason(reason)
 
-        def change(session: Session, state: RecordState) -> tuple[EditResult, str | None, Record]:
+        def change(session: StoreSession,
+                   state: RecordState) -> tuple[EditResult, str | None, Record]:
             rev = audit.revision(session, record_id, number)
             if rev is None:
                 raise NotFound(f"record {record_id} has no revision {number}")
@@ -538,7 +537,8 @@ class Curator:
                     reason: str) -> EditResult:
         reason = check_reason(reason)
 
-        def change(session: Session, state: RecordState) -> tuple[EditResult, str | None, Record]:
+        def change(session: StoreSession,
+                   state: RecordState) -> tuple[EditResult, str | None, Record]:
             if state.status == status:
                 raise Conflict(f"record {record_id} is {status} already", state.version)
             version = audit.set_status(session, record_id, status, author=author, reason=reason)
@@ -551,7 +551,7 @@ class Curator:
         return self._write(record_id, change)
 
     def _write(self, record_id: str,
-               change: Callable[[Session, RecordState],
+               change: Callable[[StoreSession, RecordState],
                                 tuple[EditResult, str | None, Record]]) -> EditResult:
         try:
             with self.writes.write(wait=INDEX_WAIT_SECONDS, defer_index_errors=True) as write:
@@ -568,7 +568,7 @@ class Curator:
         except IndexLocked:
             raise IndexBusy("the search index is being written by another process "
                             "(an ingest?); try again in a minute") from None
-        except (OperationalError, InterfaceError, PoolTimeout) as e:
+        except UNAVAILABLE_ERRORS as e:
             raise NotSaved("Nothing was saved: the database could not write it ("
                            + _why(e) + "). Try again in a minute; sending the same "
                            "change again never saves it twice") from e

@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.exc import DBAPIError
-
 from opis.config import data_dir
 from opis.enrich.entities import Candidate
 from opis.enrich.language import fill_language
@@ -29,6 +27,7 @@ from opis.store import audit, collections, maintenance
 from opis.store import entities as entity_store
 from opis.store import records as store
 from opis.store.db import Database
+from opis.store.errors import DriverError
 
 
 @dataclass
@@ -341,7 +340,7 @@ class Ingest:
                     report.failed.append(Failure.of(e))
                 except (OSError, ValueError) as e:
                     report.failed.append(Failure(str(path), str(e)))
-                except DBAPIError as e:  # a deadlock, a lost connection: the batch rolled back
+                except DriverError as e:  # a deadlock, a lost connection: the batch rolled back
                     report.failed.append(Failure(str(path), "the database refused a batch ("
                                                  f"{type(e.orig).__name__}: "
                                                  f"{str(e.orig).splitlines()[0]}); the batches "

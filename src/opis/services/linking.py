@@ -7,8 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy.orm import Session
-
 from opis.enrich.entities import Candidate, extract
 from opis.enrich.name_rules import (
     FEMALE_TITLES,
@@ -25,6 +23,7 @@ from opis.model.headings import split_heading
 from opis.names import authority
 from opis.names.gazetteer import Known, default_gazetteer
 from opis.store import entities as store
+from opis.store.errors import StoreSession
 
 ORG_WORDS = re.compile(
     r"\b(?:Department|Office|Bureau|Agency|Committee|Commission|Council|Ministry|Embassy|"
@@ -71,7 +70,7 @@ class Linker:
     Lookups are memoized for the transaction: each distinct key costs one indexed query,
     and names repeated across a file's records cost nothing (ingest of millions)."""
 
-    def __init__(self, session: Session, context: FileContext | None = None):
+    def __init__(self, session: StoreSession, context: FileContext | None = None):
         self.session = session
         context = context or FileContext()
         self.reader_ids = context.reader_ids  # ids a reader gave -> stored entity ids

@@ -27,14 +27,13 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 
-from sqlalchemy.orm import Session
-
 from opis.model import Record
 from opis.search.base import Indexable, IndexLocked, SearchEngine
 from opis.store import audit, collections
 from opis.store import entities as entity_store
 from opis.store import records as store
 from opis.store.db import Database
+from opis.store.errors import StoreSession
 
 log = logging.getLogger("opis.writes")
 
@@ -42,7 +41,7 @@ log = logging.getLogger("opis.writes")
 class Change:
     """One write in progress: its session, and the index changes it stages."""
 
-    def __init__(self, session: Session, engine: SearchEngine):
+    def __init__(self, session: StoreSession, engine: SearchEngine):
         self.session = session
         self._engine = engine
         self.touched: list[str] = []  # record ids whose index entries changed
