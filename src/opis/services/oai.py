@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote
 
 from lxml import etree
-from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import Session, selectinload
 
 from opis.model import Record
 from opis.names.authority import slug
@@ -33,9 +31,24 @@ from opis.services.archive import Archive
 from opis.services.export.dublin_core import DC_NS, OAI_DC_NS, OAI_DC_SCHEMA, dublin_core_element
 from opis.services.export.mapping import ExportContext
 from opis.services.export.tei import TEI_NS, to_tei_element
-from opis.services.signing import BadToken, SignedJSON, archive_secret
-from opis.store.records import to_record
-from opis.store.tables import CollectionItemRow, CollectionRow, RecordRow
+from opis.services.oai_tokens import (
+    DAY_STAMP,
+    MAX_TOKEN,
+    Harvest,
+    OaiError,
+    as_utc,
+    datestamp,
+    decode_set_part,
+    encode_set_part,
+    encode_token,
+    parse_datestamp,
+    read_token,
+    token_signer,
+)
+from opis.services.signing import SignedJSON, archive_secret
+from opis.store import harvest as store
+from opis.store.errors import StoreSession
+from opis.store.harvest import HarvestFilter, HarvestItem, SetScope
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 OAI_SCHEMA = "http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
@@ -51,26 +64,12 @@ PUBLISHED = "published"
 # The oai-identifier scheme: a domain name as namespace, URI characters as local part.
 _DOMAIN = re.compile(r"^[A-Za-z][A-Za-z0-9\-]*(\.[A-Za-z][A-Za-z0-9\-]*)+$")
 _LOCAL_SAFE = "-_.!~*'();/?:@&=+$,"
-_SET_SAFE = re.compile(r"[A-Za-z0-9\-_.!*'()]")  # '~' is the escape character
 _SET_SPEC = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*$")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 # Bounds on what a harvester sends: an argument is at most 2,048 characters (a token
 # 4,096: it carries the set), and only characters XML can hold, since arguments are
 # echoed in the response (lxml refuses NUL and most control characters outright).
 MAX_ARGUMENT = 2048
-MAX_TOKEN = 4096
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-class OaiError(Exception):
-    """A protocol error: reported to the harvester as ``<error code=...>``, never raised
-    past ``respond``."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -138,77 +137,13 @@ class OaiConfig:
         )
 
 
-@dataclass
-class _Harvest:
-    """A ListIdentifiers/ListRecords request, as first asked and as its token continues it."""
-
-    verb: str
-    prefix: str
-    set_spec: str | None
-    from_: str | None
-    until: str | None
-    started: datetime  # the list holds records changed before this moment
-    after: tuple[datetime, str] | None = None  # last (updated_at, id) already sent
-    cursor: int = 0
-
-
-# -- small conversions ---------------------------------------------------------------------
-
-def as_utc(value: datetime) -> datetime:
-    """Stored timestamps are UTC; SQLite hands them back without a zone."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def datestamp(value: datetime) -> str:
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_datestamp(value: str, *, until: bool) -> datetime:
-    """A from/until argument as a bound: inclusive start, or exclusive end one unit on."""
-    try:
-        if _DAY.match(value):
-            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-            return _after(day, timedelta(days=1)) if until else day
-        if _SECOND.match(value):
-            moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-            return _after(moment, timedelta(seconds=1)) if until else moment
-    except ValueError:
-        pass
-    raise OaiError("badArgument", f"{value!r} is not a UTC datestamp (YYYY-MM-DD or "
-                                  "YYYY-MM-DDThh:mm:ssZ)")
-
-
-def _after(moment: datetime, step: timedelta) -> datetime:
-    """The end of an until: the next day or second, or the last moment there is (an
-    until of 9999-12-31 has no next day)."""
-    try:
-        return moment + step
-    except OverflowError:
-        return datetime.max.replace(tzinfo=UTC)
-
-
-def encode_set_part(value: str) -> str:
-    """A collection id as a setSpec part: characters setSpec forbids become ~HH."""
-    out = []
-    for ch in value:
-        if _SET_SAFE.fullmatch(ch):
-            out.append(ch)
-        else:
-            out.extend(f"~{b:02X}" for b in ch.encode("utf-8"))
-    return "".join(out)
-
-
-def decode_set_part(value: str) -> str:
-    raw = bytearray()
-    i = 0
-    while i < len(value):
-        if value[i] == "~" and re.fullmatch(r"[0-9A-Fa-f]{2}", value[i + 1:i + 3]):
-            raw.append(int(value[i + 1:i + 3], 16))
-            i += 3
-        else:
-            raw.extend(value[i].encode("utf-8"))
-            i += 1
-    return raw.decode("utf-8", errors="replace")
+def decode_token(token: str, verb: str, now: datetime, signer: SignedJSON) -> Harvest:
+    """A token's list, checked as ``read_token`` does and for a format this repository has."""
+    harvest = read_token(token, verb, now, signer)
+    if harvest.prefix not in FORMATS:
+        raise OaiError("badResumptionToken", "The resumption token names no metadata "
+                                             "format of this repository.")
+    return harvest
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None = None,
@@ -217,52 +152,6 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None,
     if text is not None:
         elem.text = text
     return elem
-
-
-# -- resumption tokens ---------------------------------------------------------------------
-
-def token_signer(secret: str) -> SignedJSON:
-    return SignedJSON(secret, "oai-resumption-token", max_length=MAX_TOKEN)
-
-
-def encode_token(harvest: _Harvest, expires: datetime, signer: SignedJSON) -> str:
-    """Opaque to harvesters: the query, the last key sent, the cursor and an expiry,
-    signed with a key from the archive's secret, so no token can be made or altered
-    outside the server (to never expire, say, or to carry what the lists never do)."""
-    return signer.dumps({
-        "verb": harvest.verb, "p": harvest.prefix, "s": harvest.set_spec, "f": harvest.from_,
-        "u": harvest.until, "t": harvest.started.isoformat(),
-        "a": [harvest.after[0].isoformat(), harvest.after[1]] if harvest.after else None,
-        "c": harvest.cursor, "x": int(expires.timestamp()),
-    })
-
-
-def decode_token(token: str, verb: str, now: datetime, signer: SignedJSON) -> _Harvest:
-    """The harvest a token continues, or ``badResumptionToken``: forged, altered,
-    truncated, garbage, for another verb, or expired."""
-    try:
-        data = signer.loads(token)
-        expires = datetime.fromtimestamp(int(data["x"]), UTC)
-        after = data["a"]
-        harvest = _Harvest(
-            verb=str(data["verb"]), prefix=str(data["p"]), set_spec=data["s"],
-            from_=data["f"], until=data["u"], started=as_utc(datetime.fromisoformat(data["t"])),
-            after=(as_utc(datetime.fromisoformat(after[0])), str(after[1])) if after else None,
-            cursor=int(data["c"]))
-    except (BadToken, KeyError, TypeError, ValueError, IndexError, OverflowError, OSError):
-        raise OaiError("badResumptionToken", "The resumption token is not one this "
-                                             "repository issued; start the list again "
-                                             "without it.") from None
-    if harvest.verb != verb:
-        raise OaiError("badResumptionToken", f"This resumption token continues a "
-                                             f"{harvest.verb} list, not {verb}.")
-    if now >= expires:
-        raise OaiError("badResumptionToken", f"The resumption token expired at "
-                                             f"{datestamp(expires)}; start the list again.")
-    if harvest.prefix not in FORMATS:
-        raise OaiError("badResumptionToken", "The resumption token names no metadata "
-                                             "format of this repository.")
-    return harvest
 
 
 # -- the provider --------------------------------------------------------------------------
@@ -382,9 +271,9 @@ class _Context:
 
     # -- verbs ---------------------------------------------------------------------------
 
-    def identify(self, session: Session, root: etree._Element, _args: dict[str, str]) -> None:
+    def identify(self, session: StoreSession, root: etree._Element, _args: dict[str, str]) -> None:
         repo_id = self.provider.repository_id(self.host)
-        earliest = session.scalar(select(func.min(RecordRow.updated_at)))
+        earliest = store.earliest_change(session)
         identify = _sub(root, "Identify")
         _sub(identify, "repositoryName", self.config.repository_name)
         _sub(identify, "baseURL", self.base_url)
@@ -399,7 +288,7 @@ class _Context:
         for encoding in self.config.compression:
             _sub(identify, "compression", encoding)
         if _DOMAIN.match(repo_id):
-            sample = session.scalar(select(RecordRow.id).order_by(RecordRow.id).limit(1))
+            sample = store.first_record_id(session)
             desc = _sub(identify, "description")
             ident = etree.SubElement(desc, f"{{{OAI_ID_NS}}}oai-identifier",
                                      nsmap={None: OAI_ID_NS, "xsi": XSI_NS})
@@ -410,7 +299,7 @@ class _Context:
                                 self.provider.identifier(sample or "1", self.host))):
                 etree.SubElement(ident, f"{{{OAI_ID_NS}}}{tag}").text = value
 
-    def list_metadata_formats(self, session: Session, root: etree._Element,
+    def list_metadata_formats(self, session: StoreSession, root: etree._Element,
                             args: dict[str, str]) -> None:
         if "identifier" in args:
             row = self._row(session, args["identifier"])
@@ -424,7 +313,7 @@ class _Context:
             _sub(elem, "schema", fmt.schema)
             _sub(elem, "metadataNamespace", fmt.namespace)
 
-    def list_sets(self, session: Session, root: etree._Element,
+    def list_sets(self, session: StoreSession, root: etree._Element,
                  args: dict[str, str]) -> None:
         if "resumptionToken" in args:
             raise OaiError("badResumptionToken", "The set list is never split, so no "
@@ -432,31 +321,31 @@ class _Context:
         sets = _sub(root, "ListSets")
         self._set(sets, "collection", "Collections",
                   "Curated, ordered sets of records (a published volume, a teaching set).")
-        for row in session.scalars(select(CollectionRow).order_by(CollectionRow.id)):
-            self._set(sets, f"collection:{encode_set_part(row.id)}", row.title, row.description)
+        for cid, title, description in store.collections(session):
+            self._set(sets, f"collection:{encode_set_part(cid)}", title, description)
         self._set(sets, "repository", "Holding archives",
                   "Records grouped by the archive that holds the original.")
         for spec, name in sorted(_repositories(session).items()):
             self._set(sets, f"repository:{spec}", name, None)
 
-    def get_record(self, session: Session, root: etree._Element,
+    def get_record(self, session: StoreSession, root: etree._Element,
                   args: dict[str, str]) -> None:
         fmt = _format(args["metadataPrefix"])
         row = self._row(session, args["identifier"])
-        memberships = _memberships(session, [row.id])
+        memberships = store.memberships(session, [row.id])
         self._record(_sub(root, "GetRecord"), row, memberships, fmt)
 
-    def list_identifiers(self, session: Session, root: etree._Element,
+    def list_identifiers(self, session: StoreSession, root: etree._Element,
                         args: dict[str, str]) -> None:
         self._list(session, root, args, "ListIdentifiers")
 
-    def list_records(self, session: Session, root: etree._Element,
+    def list_records(self, session: StoreSession, root: etree._Element,
                     args: dict[str, str]) -> None:
         self._list(session, root, args, "ListRecords")
 
     # -- lists ---------------------------------------------------------------------------
 
-    def _list(self, session: Session, root: etree._Element, args: dict[str, str],
+    def _list(self, session: StoreSession, root: etree._Element, args: dict[str, str],
               verb: str) -> None:
         if "resumptionToken" in args:
             harvest = decode_token(args["resumptionToken"], verb, self.now,
@@ -464,40 +353,26 @@ class _Context:
             resumed = True
         else:
             _format(args["metadataPrefix"])
-            harvest = _Harvest(verb, args["metadataPrefix"], args.get("set"), args.get("from"),
+            harvest = Harvest(verb, args["metadataPrefix"], args.get("set"), args.get("from"),
                                args.get("until"), self.now)
             resumed = False
         try:
-            conditions = self._conditions(session, harvest)
+            where = self._filter(session, harvest)
         except OaiError as e:
             if resumed and e.code == "badArgument":
                 raise OaiError("badResumptionToken", e.message) from None
             raise
-        if conditions is None:
+        if where is None:
             raise OaiError("noRecordsMatch", f"There is no set {harvest.set_spec!r}.")
-        total = session.scalar(select(func.count()).select_from(RecordRow)
-                               .where(*conditions)) or 0
-        keyset = list(conditions)
-        if harvest.after:
-            at, rid = harvest.after
-            keyset.append(or_(RecordRow.updated_at > at,
-                              and_(RecordRow.updated_at == at, RecordRow.id > rid)))
+        total = store.count(session, where)
         size = self.config.page_size
         records = verb == "ListRecords"
-        stmt = select(RecordRow) if records else select(
-            RecordRow.id, RecordRow.updated_at, RecordRow.status, RecordRow.repository)
-        stmt = stmt.where(*keyset).order_by(RecordRow.updated_at, RecordRow.id).limit(size + 1)
-        if records:
-            stmt = stmt.options(selectinload(RecordRow.annotations),
-                                selectinload(RecordRow.mentions))
-            rows = list(session.scalars(stmt))
-        else:
-            rows = list(session.execute(stmt))
+        rows = store.page(session, where, harvest.after, size + 1, whole=records)
         if not rows:
             raise OaiError("noRecordsMatch", "No record matches these arguments." if not resumed
                            else "No record is left in this list (sets changed meanwhile).")
         page, more = rows[:size], len(rows) > size
-        memberships = _memberships(session, [r.id for r in page])
+        memberships = store.memberships(session, [r.id for r in page])
         container = _sub(root, verb)
         fmt = FORMATS[harvest.prefix]
         for row in page:
@@ -507,7 +382,7 @@ class _Context:
                 self._header(container, row, memberships)
         if more:
             last = page[-1]
-            following = _Harvest(verb, harvest.prefix, harvest.set_spec, harvest.from_,
+            following = Harvest(verb, harvest.prefix, harvest.set_spec, harvest.from_,
                                  harvest.until, harvest.started,
                                  (as_utc(last.updated_at), last.id), harvest.cursor + len(page))
             expires = self.now + self.config.token_lifetime
@@ -519,33 +394,27 @@ class _Context:
             _sub(container, "resumptionToken", None, completeListSize=str(total),
                  cursor=str(harvest.cursor))
 
-    def _conditions(self, session: Session,
-                    harvest: _Harvest) -> list[ColumnElement[bool]] | None:
-        """The list's filter, or None when it names a set that does not exist."""
+    def _filter(self, session: StoreSession, harvest: Harvest) -> HarvestFilter | None:
+        """The list's selection, or None when it names a set that does not exist."""
         lo = parse_datestamp(harvest.from_, until=False) if harvest.from_ else None
         hi = parse_datestamp(harvest.until, until=True) if harvest.until else None
         if harvest.from_ and harvest.until:
-            if bool(_DAY.match(harvest.from_)) != bool(_DAY.match(harvest.until)):
+            if bool(DAY_STAMP.match(harvest.from_)) != bool(DAY_STAMP.match(harvest.until)):
                 raise OaiError("badArgument", "from and until must have the same granularity.")
             if lo and hi and lo >= hi:
                 raise OaiError("badArgument", "from is later than until.")
-        conditions: list[ColumnElement[bool]] = [RecordRow.updated_at < harvest.started]
-        if lo:
-            conditions.append(RecordRow.updated_at >= lo)
-        if hi:
-            conditions.append(RecordRow.updated_at < hi)
+        scope = None
         if harvest.set_spec:
-            member = _set_condition(session, harvest.set_spec)
-            if member is None:
+            scope = _set_scope(session, harvest.set_spec)
+            if scope is None:
                 return None
-            conditions.append(member)
-        return conditions
+        return HarvestFilter(harvest.started, lo, hi, scope)
 
     # -- pieces --------------------------------------------------------------------------
 
-    def _row(self, session: Session, identifier: str) -> RecordRow:
+    def _row(self, session: StoreSession, identifier: str) -> HarvestItem:
         rid = self.provider.record_id(identifier, self.host)
-        row = session.get(RecordRow, rid)
+        row = store.item(session, rid)
         if row is None:
             raise OaiError("idDoesNotExist", f"There is no record {identifier}.")
         return row
@@ -561,7 +430,7 @@ class _Context:
             dc.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_DC_NS} {OAI_DC_SCHEMA}")
             etree.SubElement(dc, f"{{{DC_NS}}}description").text = description
 
-    def _header(self, parent: etree._Element, row: RecordRow,
+    def _header(self, parent: etree._Element, row: HarvestItem,
                 memberships: dict[str, list[str]]) -> None:
         header = _sub(parent, "header")
         if row.status != PUBLISHED:
@@ -571,12 +440,12 @@ class _Context:
         for spec in _specs(row, memberships):
             _sub(header, "setSpec", spec)
 
-    def _record(self, parent: etree._Element, row: RecordRow,
+    def _record(self, parent: etree._Element, row: HarvestItem,
                 memberships: dict[str, list[str]], fmt: MetadataFormat) -> None:
         elem = _sub(parent, "record")
         self._header(elem, row, memberships)
-        if row.status == PUBLISHED:
-            record = to_record(row)
+        if row.status == PUBLISHED and row.record is not None:
+            record = row.record
             refs = {m.entity_id: f"{self.site}/{quote(m.entity_id, safe='/')}"
                     for m in record.mentions}
             page = f"{self.site}/document/{quote(record.id, safe='')}"
@@ -590,51 +459,35 @@ def _format(prefix: str) -> MetadataFormat:
     return FORMATS[prefix]
 
 
-def _repositories(session: Session) -> dict[str, str]:
+def _repositories(session: StoreSession) -> dict[str, str]:
     """setSpec part -> repository name (the first, when names share a slug)."""
-    names = session.scalars(select(RecordRow.repository).where(RecordRow.repository.is_not(None))
-                            .distinct())
     out: dict[str, str] = {}
-    for name in sorted(n for n in names if n and n.strip()):
+    for name in store.repository_names(session):
         out.setdefault(slug(name), name)
     return out
 
 
-def _set_condition(session: Session, spec: str) -> ColumnElement[bool] | None:
+def _set_scope(session: StoreSession, spec: str) -> SetScope | None:
+    """The records a setSpec names, or None when no such set exists."""
     if not _SET_SPEC.match(spec):
         raise OaiError("badArgument", f"{spec!r} is not a setSpec.")
     top, _, rest = spec.partition(":")
     if top == "collection":
-        items = select(CollectionItemRow.record_id)
-        if rest:
-            cid = decode_set_part(rest)
-            if _NOT_XML.search(cid) or session.get(CollectionRow, cid) is None:
-                return None
-            items = items.where(CollectionItemRow.collection_id == cid)
-        return RecordRow.id.in_(items)
+        if not rest:
+            return SetScope("collection")
+        cid = decode_set_part(rest)
+        if _NOT_XML.search(cid) or not store.collection_exists(session, cid):
+            return None
+        return SetScope("collection", collection_id=cid)
     if top == "repository":
         if not rest:
-            return and_(RecordRow.repository.is_not(None), RecordRow.repository != "")
-        names = [n for n in session.scalars(select(RecordRow.repository).distinct())
-                 if n and n.strip() and slug(n) == rest]
-        return RecordRow.repository.in_(names) if names else None
+            return SetScope("repository")
+        names = [n for n in store.repository_names(session) if slug(n) == rest]
+        return SetScope("repository", repositories=names) if names else None
     return None
 
 
-def _memberships(session: Session, record_ids: Iterable[str]) -> dict[str, list[str]]:
-    ids = list(record_ids)
-    out: dict[str, list[str]] = {}
-    if not ids:
-        return out
-    stmt = (select(CollectionItemRow.record_id, CollectionItemRow.collection_id)
-            .where(CollectionItemRow.record_id.in_(ids))
-            .order_by(CollectionItemRow.record_id, CollectionItemRow.collection_id))
-    for rid, cid in session.execute(stmt):
-        out.setdefault(rid, []).append(cid)
-    return out
-
-
-def _specs(row: RecordRow, memberships: dict[str, list[str]]) -> list[str]:
+def _specs(row: HarvestItem, memberships: dict[str, list[str]]) -> list[str]:
     specs = [f"collection:{encode_set_part(c)}" for c in memberships.get(row.id, [])]
     if row.repository and row.repository.strip():
         specs.append(f"repository:{slug(row.repository)}")
