@@ -34,7 +34,7 @@ from curation_helpers import (
     seeded_site,
 )
 from opis.cli import app as cli
-from opis.services.accounts import (
+from opis.services.account_rules import (
     ACCOUNT_FREE,
     ACCOUNT_MAX_DELAY,
     ADDRESS_LIMIT,
