@@ -6,8 +6,11 @@ process when an allocation fails, so no exception could save the ingest. These r
 therefore run in one long-lived worker process with ``RLIMIT_AS`` set to
 ``OPIS_MAX_READER_MEMORY_MB`` (Tesseract, which it starts, inherits the cap). A bomb
 ends only the worker: the file is reported as over the memory limit, with the page it
-was on, and the next file gets a new worker. The worker is spawned, never forked (see
-services/pipeline.py), and dies with the process that started it.
+was on, and the next file gets a new worker. A file that stops making progress (no page
+read within ``OPIS_MAX_PAGE_SECONDS``: a PDF that loops its renderer, an OCR run that
+hangs) ends the worker the same way and is reported with its page. The worker is
+spawned, never forked (see services/pipeline.py), and dies with the process that
+started it.
 """
 
 from __future__ import annotations
@@ -46,6 +49,12 @@ class _Worker:
         self.process.start()
         child.close()  # so that the worker's death reaches us as EOF
 
+    def kill(self) -> None:
+        """End a worker stuck in a file at once (it would not read EOF)."""
+        self.process.kill()
+        self.process.join()
+        self.conn.close()
+
     def close(self) -> None:
         self.conn.close()  # the worker reads EOF and ends
         self.process.join(timeout=5)
@@ -74,6 +83,10 @@ def read(module: str, path: Path, limits: Limits) -> list[Item]:
         try:
             worker.conn.send((module, str(path), limits))
             while True:
+                if not worker.conn.poll(limits.page_seconds):
+                    worker.kill()
+                    _worker = None
+                    raise _stalled(path, limits, page)
                 kind, payload = worker.conn.recv()
                 if kind != "page":
                     break
@@ -103,6 +116,13 @@ def shutdown() -> None:
         if _worker is not None:
             _worker.close()
             _worker = None
+
+
+def _stalled(path: Path, limits: Limits, page: int | None) -> ReadError:
+    where = f"page {page}" if page else "the first page"
+    return limits.error(path, "page_seconds", f"{where} was still being read after "
+                                              f"{number(limits.page_seconds)} seconds",
+                        why="a damaged file, or a scan too slow to recognise")
 
 
 def _died(path: Path, limits: Limits, page: int | None, exitcode: int | None) -> ReadError:

@@ -35,6 +35,7 @@ class Limits:
     pages: int = 2_000  # pages of a PDF, frames of a TIFF
     image_megapixels: float = 100  # one scanned page, or one image embedded in a PDF
     reader_memory_mb: int = 2_048  # address space of the process reading a PDF or scan
+    page_seconds: float = 300  # a PDF or scan page (OCR included) read without progress
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
@@ -173,9 +174,11 @@ ENV = {
     "pages": "OPIS_MAX_PAGES",
     "image_megapixels": "OPIS_MAX_IMAGE_MEGAPIXELS",
     "reader_memory_mb": "OPIS_MAX_READER_MEMORY_MB",
+    "page_seconds": "OPIS_MAX_PAGE_SECONDS",
 }
 UNITS = {
     "file_mb": " MB", "record_mb": " MB", "text_chars": " characters",
     "field_chars": " characters", "annotations": "", "depth": " levels", "pages": " pages",
     "image_megapixels": " megapixels", "reader_memory_mb": " MB",
+    "page_seconds": " seconds",
 }
