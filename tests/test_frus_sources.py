@@ -66,20 +66,30 @@ def test_old_bracketed_notes_are_no_place(note: str, kind: str | None,
 
 
 def test_an_unknown_place_names_no_archive() -> None:
-    got = parse("Hunter Miller Papers")
-    assert got.reference == ArchivalReference("Hunter Miller Papers")
+    got = parse("Frank L. Polk Papers")
+    assert got.reference == ArchivalReference("Frank L. Polk Papers")
+
+
+def test_hunter_miller_papers_are_at_the_library_of_congress() -> None:
+    """frus1919Parisv01's preface puts David Hunter Miller's papers in the Library of
+    Congress; its source notes cite them as "Hunter Miller Papers"."""
+    for note in ("Hunter Miller Papers", "David Hunter Miller Papers"):
+        got = parse(note)
+        assert got.reference is not None
+        assert got.reference.repository == "Library of Congress, Manuscript Division"
+        assert got.reference.series == note
 
 
 def test_rules_from_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rules = tmp_path / "frus-repositories.toml"
-    rules.write_text('[[repository]]\npattern = "(?P<series>Hunter Miller Papers)"\n'
-                     'repository = "Library of Congress, Manuscript Division"\n',
+    rules.write_text('[[repository]]\npattern = "(?P<series>Frank L\\\\. Polk Papers)"\n'
+                     'repository = "Yale University Library, Manuscripts and Archives"\n',
                      encoding="utf-8")
     monkeypatch.setenv(frus_sources.ENV, str(rules))
-    got = parse("Hunter Miller Papers")
+    got = parse("Frank L. Polk Papers")
     assert got.reference is not None
-    assert got.reference.repository == "Library of Congress, Manuscript Division"
-    assert got.reference.series == "Hunter Miller Papers"
+    assert got.reference.repository == "Yale University Library, Manuscripts and Archives"
+    assert got.reference.series == "Frank L. Polk Papers"
     assert parse("File No. 861.00/1457").reference.repository == NARA_59  # built-ins stay
 
 

@@ -77,8 +77,10 @@ REPOSITORIES: tuple[Rule, ...] = (
     Rule(r"(?P<file>\d{3}(?:[^/:;]*/|[0-9A-Z]*\.).*)", NARA_59, "Central Files"),
     Rule(r"(?P<series>(?i:Paris Peace Conf)\.)\s*(?P<file>.+)", NARA_256),
     Rule(r"(?P<series>Inquiry)(?: files|\s+(?P<file>Document No\..+))", NARA_256),
+    # The Paris Peace Conference volumes' preface: these men's papers are "in the
+    # collections of the Library of Congress" (frus1919Parisv01, the Preface).
     Rule(r"(?P<series>(?:Woodrow Wilson|Robert Lansing|Henry White|Tasker H\. Bliss|"
-         r"Breckinridge Long) Papers)(?:,\s*(?P<file>.+))?$",
+         r"Breckinridge Long|(?:David )?Hunter Miller) Papers)(?:,\s*(?P<file>.+))?$",
          "Library of Congress, Manuscript Division"),
     Rule(r"(?P<series>Edward M\. House Papers)(?:,\s*(?P<file>.+))?$",
          "Yale University Library, Manuscripts and Archives"),
