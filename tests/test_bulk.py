@@ -444,6 +444,43 @@ def test_ris_holds_every_published_record(exported: tuple[Archive, Path],
     assert all(e["type_of_reference"] in ("MANSCPT", "CHAP") for e in entries)
 
 
+def test_the_command_line_export_names_each_records_opis_page(
+        exported: tuple[Archive, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the archive's address (--base-url, else OPIS_BASE_URL) a CSV row and a RIS
+    entry name the record's page on the site and the access date, as the page's own
+    export does; a bad address is refused before anything is written."""
+    source, _ = exported
+    today = datetime.now(UTC).date()
+    csv_out, ris_out = tmp_path / "records.csv", tmp_path / "records.ris"
+    done = CliRunner().invoke(cli(), ["export", "--format", "csv", "--out", str(csv_out),
+                                      "--base-url", "https://archive.example.org/opis/",
+                                      "--db", source.db.url])
+    assert done.exit_code == 0, done.output
+    with csv_out.open(encoding="utf-8", newline="") as f:
+        table = {r["id"]: r for r in csv.DictReader(f)}
+    assert table["114165"]["opis_url"] == "https://archive.example.org/opis/document/114165"
+    monkeypatch.setenv("OPIS_BASE_URL", "https://archive.example.org")
+    done = CliRunner().invoke(cli(), ["export", "--format", "ris", "--out", str(ris_out),
+                                      "--db", source.db.url])
+    assert done.exit_code == 0, done.output
+    with ris_out.open(encoding="utf-8") as f:
+        entries = rispy.load(f, mapping=RIS_MAPPING, list_tags=RIS_LIST_TAGS)
+    entry = next(e for e in entries if e.get("id") == "114165" or
+                 "https://archive.example.org/document/114165" in e.get("urls", []))
+    assert "https://archive.example.org/document/114165" in entry.get("urls", [])
+    assert entry["access_date"].startswith(f"{today.year}/{today.month:02d}/{today.day:02d}")
+    bad = CliRunner().invoke(cli(), ["export", "--format", "csv", "--out",
+                                     str(tmp_path / "never.csv"), "--base-url", "archive",
+                                     "--db", source.db.url])
+    assert bad.exit_code == 2 and "not a site address" in bad.output
+    assert not (tmp_path / "never.csv").exists()
+    monkeypatch.delenv("OPIS_BASE_URL")
+    plain = tmp_path / "plain.csv"
+    export_archive(source, "csv", plain)  # no address: the column is there, empty
+    with plain.open(encoding="utf-8", newline="") as f:
+        assert {r["opis_url"] for r in csv.DictReader(f)} == {""}
+
+
 def test_tei_corpus_is_valid_tei(exported: tuple[Archive, Path], tmp_path: Path,
                                  tei_schema: etree.RelaxNG) -> None:
     source, _ = exported

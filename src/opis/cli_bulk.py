@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from opis import config
 from opis.cli_common import DbOption, console, err
 from opis.cli_common import open_archive as _open
 from opis.services.bulk import FORMATS, BulkError, export_archive, import_archive
@@ -26,6 +27,9 @@ def export_cmd(
     include_accounts: Annotated[bool, typer.Option(
         "--include-accounts", help="jsonl only: add user accounts with their password hashes "
         "and API token hashes. Keep such a file as safe as the database.")] = False,
+    base_url: Annotated[str | None, typer.Option(
+        "--base-url", help="csv, ris and tei: the site's public address, so that each "
+        "record names its opis page (default: OPIS_BASE_URL).")] = None,
     db: DbOption = None,
 ) -> None:
     """Export the whole archive, or a search result, in one file."""
@@ -35,10 +39,15 @@ def export_cmd(
     if include_accounts and fmt != "jsonl":
         err.print("[red]--include-accounts goes with --format jsonl only[/red]")
         raise typer.Exit(2)
+    try:  # --base-url gets the check OPIS_BASE_URL gets at startup
+        site = config.base_url({"OPIS_BASE_URL": base_url} if base_url else None)
+    except ValueError as e:
+        err.print(f"[red]{e}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     archive = _open(db)
     try:
         report = export_archive(archive, fmt, out, query=query,
-                                include_accounts=include_accounts)
+                                include_accounts=include_accounts, site=site)
     except (BulkError, OSError) as e:
         err.print(f"[red]Cannot export:[/red] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None

@@ -36,12 +36,12 @@ def shown_database(url: str) -> str:
     return re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", url)
 
 
-def base_url() -> str | None:
+def base_url(env: Mapping[str, str] | None = None) -> str | None:
     """``OPIS_BASE_URL``: the site's public address (``https://archive.example.org``, or
     with a path prefix), from which every absolute URL is made (OAI-PMH's baseURL and
     identifiers, the citation meta tags); None when unset. Checked at startup, so a typo
     fails loudly instead of publishing wrong links."""
-    value = os.environ.get("OPIS_BASE_URL", "").strip()
+    value = (env if env is not None else os.environ).get("OPIS_BASE_URL", "").strip()
     if not value:
         return None
     parts = urlsplit(value)

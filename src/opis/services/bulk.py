@@ -26,7 +26,8 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote
@@ -36,6 +37,7 @@ from lxml import etree
 from opis.model import Record
 from opis.search.base import SearchRequest, repository_of
 from opis.services.archive import Archive
+from opis.services.export.mapping import ExportContext
 from opis.services.export.ris import to_ris
 from opis.services.export.tei import TEI_NS, to_tei_element
 from opis.store import archive_lines as lines
@@ -50,7 +52,7 @@ CSV_COLUMNS = (
     "id", "title", "date", "authors", "summary", "original_language", "text_language",
     "classification", "document_number", "repository", "archival_reference", "fond", "opis",
     "delo", "folios", "contributors", "subjects", "places", "people", "organizations",
-    "citation", "source_url", "rights",
+    "citation", "source_url", "rights", "opis_url",
 )
 _CHUNK = 500
 
@@ -86,8 +88,11 @@ def search_ids(archive: Archive, query: str) -> list[str]:
 # -- export --------------------------------------------------------------------------------
 
 def export_archive(archive: Archive, fmt: str, out: Path, *, query: str | None = None,
-                   include_accounts: bool = False) -> BulkReport:
-    """Write the whole archive, or the records a search finds, to ``out``."""
+                   include_accounts: bool = False, site: str | None = None) -> BulkReport:
+    """Write the whole archive, or the records a search finds, to ``out``. ``site``: the
+    archive's public address (``OPIS_BASE_URL``); with it, each CSV row, RIS entry and
+    TEI file names the record's opis page and today as the access date, as the site's
+    own per-document exports do."""
     if fmt not in FORMATS:
         raise BulkError(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}")
     ids = search_ids(archive, query) if query else None
@@ -98,27 +103,44 @@ def export_archive(archive: Archive, fmt: str, out: Path, *, query: str | None =
         return report
     with lines.snapshot(archive.db) as session:
         records = lines.published(session, ids)
+        where = _Pages(site)
         if fmt == "csv":
             with _atomic(out, newline="") as f:
-                _write_csv(records, f, report)
+                _write_csv(records, f, report, where)
         elif fmt == "ris":
             with _atomic(out) as f:
                 for record in records:
-                    f.write(to_ris(record).rstrip("\n") + "\n\n")
+                    f.write(to_ris(record, where.context(record)).rstrip("\n") + "\n\n")
                     report.add("records")
         elif out.suffix.lower() != ".xml":
-            _write_tei_folder(records, out, report)
+            _write_tei_folder(records, out, report, where)
         else:
             with _atomic(out) as f:
-                _write_tei_corpus(records, f, report, query)
+                _write_tei_corpus(records, f, report, query, where)
     return report
+
+
+@dataclass(frozen=True)
+class _Pages:
+    """Where each record's opis page is, when the archive's address is known."""
+
+    site: str | None
+
+    def url(self, record: Record) -> str | None:
+        if not self.site:
+            return None
+        return f"{self.site.rstrip('/')}/document/{quote(record.id, safe='')}"
+
+    def context(self, record: Record) -> ExportContext | None:
+        url = self.url(record)
+        return ExportContext(url=url, accessed=date.today()) if url else None
 
 
 def _joined(values: Iterable[str | None]) -> str:
     return "; ".join(v for v in values if v)
 
 
-def csv_row(record: Record) -> list[str]:
+def csv_row(record: Record, opis_url: str | None = None) -> list[str]:
     """One spreadsheet row: the fields people sort and filter on (lists joined by "; ")."""
     ref = record.archival_reference
     values: dict[str, str | None] = {
@@ -134,6 +156,7 @@ def csv_row(record: Record) -> list[str]:
         "subjects": _joined(record.subjects), "places": _joined(record.places),
         "people": _joined(record.people), "organizations": _joined(record.organizations),
         "citation": record.citation, "source_url": record.source_url, "rights": record.rights,
+        "opis_url": opis_url,
     }
     return [neutralized(values[c] or "") for c in CSV_COLUMNS]
 
@@ -153,16 +176,17 @@ def neutralized(cell: str) -> str:
     return cell
 
 
-def _write_csv(records: Iterable[Record], f: TextIO, report: BulkReport) -> None:
+def _write_csv(records: Iterable[Record], f: TextIO, report: BulkReport,
+               where: _Pages) -> None:
     writer = csv.writer(f)
     writer.writerow(CSV_COLUMNS)
     for record in records:
-        writer.writerow(csv_row(record))
+        writer.writerow(csv_row(record, where.url(record)))
         report.add("records")
 
 
 def _write_tei_corpus(records: Iterable[Record], f: TextIO, report: BulkReport,
-                      query: str | None) -> None:
+                      query: str | None, where: _Pages) -> None:
     def t(tag: str) -> str:
         return f"{{{TEI_NS}}}{tag}"
 
@@ -178,7 +202,8 @@ def _write_tei_corpus(records: Iterable[Record], f: TextIO, report: BulkReport,
         "Exported from opis; each TEI element below is one record.")
     n = 0
     for record in records:
-        corpus.append(to_tei_element(record))  # its xml:ids carry the record id: unique
+        # its xml:ids carry the record id: unique
+        corpus.append(to_tei_element(record, context=where.context(record)))
         report.add("records")
         n += 1
     if n == 0:
@@ -187,12 +212,13 @@ def _write_tei_corpus(records: Iterable[Record], f: TextIO, report: BulkReport,
                            pretty_print=True).decode("utf-8"))
 
 
-def _write_tei_folder(records: Iterable[Record], out: Path, report: BulkReport) -> None:
+def _write_tei_folder(records: Iterable[Record], out: Path, report: BulkReport,
+                      where: _Pages) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for record in records:
         name = quote(record.id, safe="") + ".tei.xml"
-        body = etree.tostring(to_tei_element(record), xml_declaration=True, encoding="UTF-8",
-                              pretty_print=True)
+        body = etree.tostring(to_tei_element(record, context=where.context(record)),
+                              xml_declaration=True, encoding="UTF-8", pretty_print=True)
         (out / name).write_bytes(body)
         report.add("records")
 
