@@ -281,6 +281,18 @@ class Accounts:
                             detail={"user": name, "sessions_ended": ended})
         return ended
 
+    def end_other_sessions(self, name: str, keep: str, *, actor: str) -> int:
+        """End every session of the user but ``keep`` (an id hash: the browser asking);
+        how many ended."""
+        with self.db.transaction() as session:
+            user = store.user_by_name(session, name)
+            if user is None:
+                raise AccountError(f"no user named {name}")
+            ended = store.delete_sessions(session, user_id=user.id, keep=keep)
+            audit.add_entry(session, actor=actor, action="user.logout",
+                            detail={"user": name, "sessions_ended": ended, "kept": "this one"})
+        return ended
+
     def end_all_sessions(self, *, actor: str = "cli") -> int:
         """Everyone logs in again: after a restore, which would otherwise bring back the
         sessions the backup held, logged out or not."""

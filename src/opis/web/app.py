@@ -28,6 +28,7 @@ from opis.search.base import SearchRequest
 from opis.services import reading
 from opis.services.archive import Archive
 from opis.web import api, browse, documents, entities, search, zotero
+from opis.web.account import install_account
 from opis.web.charts import network_svg, timeline_svg
 from opis.web.curation import install_curation
 from opis.web.deps import absolute_url, page
@@ -165,6 +166,7 @@ def create_app(archive: Archive) -> FastAPI:
     app.include_router(browse.router)
     app.include_router(entities.router)
     install_curation(app, archive)
+    install_account(app)
     install_oai(app, archive)
     zotero.install_unapi(app, archive)
 
