@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from opis.model import Record
 from opis.search.languages import has_cjk
@@ -109,9 +109,9 @@ class SearchEngine(Protocol):
     def acquire(self) -> None:
         """Take the index for writing now; IndexLocked while another process has it."""
 
-    def stage(self, items: Iterable[Indexable], session: object) -> None: ...
+    def stage(self, items: Iterable[Indexable], session: Any) -> None: ...
 
-    def remove(self, record_ids: Iterable[str], session: object) -> None: ...
+    def remove(self, record_ids: Iterable[str], session: Any) -> None: ...
 
     def commit(self) -> None: ...
 
@@ -124,19 +124,19 @@ class SearchEngine(Protocol):
     def close(self) -> None: ...
 
     def search(self, request: SearchRequest, node: Node | None,
-               session: object) -> SearchResult: ...
+               session: Any) -> SearchResult: ...
 
     def related(self, entities: dict[str, str], subjects: list[str], exclude: str,
-                limit: int, common: int, session: object
+                limit: int, common: int, session: Any
                 ) -> list[tuple[str, float, dict[str, float]]] | None:
         """Records sharing the rarest of these entities (id -> kind) and subjects with
         record ``exclude``, best first: (id, score, weight of each shared entity); None
         when the engine keeps no keyword fields to ask, and the caller counts instead."""
         ...
 
-    def rebuild(self, items: Iterable[Indexable], session: object) -> int: ...
+    def rebuild(self, items: Iterable[Indexable], session: Any) -> int: ...
 
-    def count(self, session: object) -> int: ...
+    def count(self, session: Any) -> int: ...
 
 
 def clamp_window(offset: int, limit: int, size: int) -> tuple[int, int]:

@@ -234,7 +234,7 @@ class AttachmentStore:
                     entry.update(self._take(source, allowed, base, dry_run))
                 else:
                     where += ".sha256"
-                    served = self.served(entry.get("sha256"))
+                    served = self.served(str(entry.get("sha256") or ""))
                     if served is None:
                         raise AttachmentRefused("names no stored file, and the entry has "
                                                 "no path")

@@ -18,7 +18,8 @@ import logging
 import typing
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, fields
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from types import NoneType, UnionType
 from typing import Any
@@ -135,9 +136,9 @@ class HistoryEntry:
 
 @dataclass
 class FieldDiff:
-    field: str
+    field: str  # shadows dataclasses.field in this class body: hence the alias below
     label: str
-    lines: list[tuple[str, str]] = field(default_factory=list)  # (" "|"-"|"+"|"@", line)
+    lines: list[tuple[str, str]] = dataclass_field(default_factory=list)  # (" "|"-"|"+"|"@", line)
 
 
 def check_reason(reason: object) -> str:

@@ -16,6 +16,7 @@ from opis.store.account_tables import (
     TokenRow,
     UserRow,
 )
+from opis.store.db import affected
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ def revoke_user_tokens(session: Session, user_id: int) -> int:
                              .where(TokenRow.user_id == user_id, TokenRow.revoked_at.is_(None))
                              .values(revoked_at=now())
                              .execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    return affected(result)
 
 
 def list_tokens(session: Session, user_id: int | None = None) -> list[Token]:
@@ -217,14 +218,14 @@ def delete_sessions(session: Session, *, id_hash: str | None = None, user_id: in
         stmt = stmt.where(SessionRow.user_id == user_id)
     if keep is not None:
         stmt = stmt.where(SessionRow.id_hash != keep)
-    return session.execute(stmt.execution_options(synchronize_session=False)).rowcount or 0
+    return affected(session.execute(stmt.execution_options(synchronize_session=False)))
 
 
 def delete_dead_sessions(session: Session, *, at: datetime, idle_since: datetime) -> int:
     """Forget sessions past their absolute expiry or idle since ``idle_since``."""
     stmt = delete(SessionRow).where(or_(SessionRow.expires_at <= at,
                                         SessionRow.last_seen_at < idle_since))
-    return session.execute(stmt.execution_options(synchronize_session=False)).rowcount or 0
+    return affected(session.execute(stmt.execution_options(synchronize_session=False)))
 
 
 def list_sessions(session: Session, user_id: int) -> list[SessionInfo]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from opis.model import Record
 from opis.store.account_tables import AuditRow, IndexPendingRow
+from opis.store.db import affected
 from opis.store.records import Revision, to_record
 from opis.store.tables import RecordRow, RevisionRow
 
@@ -86,7 +87,7 @@ def lock_record(session: Session, record_id: str) -> bool:
     result = session.execute(update(RecordRow).where(RecordRow.id == record_id)
                              .values(version=RecordRow.version)
                              .execution_options(synchronize_session=False))
-    return bool(result.rowcount)
+    return bool(affected(result))
 
 
 def record_state(session: Session, record_id: str) -> RecordState | None:
@@ -141,7 +142,7 @@ def mark_pending(session: Session, record_ids: Iterable[str]) -> None:
     if not ids:
         return
     session.flush()
-    table = IndexPendingRow.__table__
+    table = cast(Table, IndexPendingRow.__table__)
     noted = set(session.scalars(select(table.c.record_id).where(table.c.record_id.in_(ids))))
     if ids - noted:
         session.execute(table.insert(), [{"record_id": rid} for rid in sorted(ids - noted)])

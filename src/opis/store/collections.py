@@ -113,4 +113,5 @@ def glossary(session: Session, scope: str | None = None) -> list[tuple[str, str,
     stmt = select(GlossaryRow.term, GlossaryRow.expansion, GlossaryRow.scope)
     if scope:
         stmt = stmt.where(GlossaryRow.scope == scope)
-    return [tuple(r) for r in session.execute(stmt.order_by(GlossaryRow.term))]
+    return [(term, expansion, scope_)
+            for term, expansion, scope_ in session.execute(stmt.order_by(GlossaryRow.term))]

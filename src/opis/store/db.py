@@ -220,3 +220,9 @@ class Database:
         self.engine.dispose()
         for replica in self.replicas:
             replica.engine.dispose()
+
+
+def affected(result: object) -> int:
+    """Rows an UPDATE or DELETE changed: ``Session.execute`` is typed as returning a
+    ``Result``, which has no ``rowcount``; for these statements it is a cursor result."""
+    return getattr(result, "rowcount", 0) or 0

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from opis.model.entity import Entity, Mention
+from opis.store.db import affected
 from opis.store.tables import EntityRow, MentionRow, RecordRow, VariantRow
 
 # A transaction-level advisory lock per schema (so archives in other schemas of the same
@@ -317,8 +318,8 @@ def merge(session: Session, keep: str, drop: str) -> int:
     ids = dict(drop_row.identifiers or {})
     ids.update(keep_row.identifiers or {})
     keep_row.identifiers = ids
-    moved = session.execute(update(MentionRow).where(MentionRow.entity_id == drop)
-                            .values(entity_id=keep)).rowcount
+    moved = affected(session.execute(update(MentionRow).where(MentionRow.entity_id == drop)
+                                     .values(entity_id=keep)))
     session.delete(drop_row)
     session.flush()
     return moved or 0
@@ -335,10 +336,10 @@ def split(session: Session, entity_id: str, variants: list[str], new: Entity,
     moved = 0
     for v in list(row.variants):
         if v.variant in variants:
-            moved += session.execute(
+            moved += affected(session.execute(
                 update(MentionRow).where(MentionRow.entity_id == entity_id,
                                          MentionRow.text == v.variant)
-                .values(entity_id=new.id)).rowcount or 0
+                .values(entity_id=new.id)))
             session.delete(v)
     session.flush()
     return moved

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import Table, Text, bindparam, delete, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -39,10 +40,10 @@ def content_hash(record: Record, data: dict | None = None) -> str:
 
 
 # Core tables: bulk writes skip the ORM's per-row bookkeeping.
-RECORDS = RecordRow.__table__
-ANNOTATIONS = AnnotationRow.__table__
-MENTIONS = MentionRow.__table__
-REVISIONS = RevisionRow.__table__
+RECORDS = cast(Table, RecordRow.__table__)
+ANNOTATIONS = cast(Table, AnnotationRow.__table__)
+MENTIONS = cast(Table, MentionRow.__table__)
+REVISIONS = cast(Table, RevisionRow.__table__)
 
 
 def _now() -> datetime:
@@ -144,7 +145,7 @@ def _insert_rows(session: Session, table: Table, columns: tuple[str, ...],
     compiled = table.insert().inline().compile(dialect=connection.dialect,
                                                column_keys=list(columns))
     if compiled.positional:
-        order = [columns.index(name) for name in compiled.positiontup]
+        order = [columns.index(name) for name in compiled.positiontup or []]
         if order != list(range(len(columns))):
             rows = [tuple(row[i] for i in order) for row in rows]
         connection.exec_driver_sql(str(compiled), rows)

@@ -7,8 +7,9 @@ their own rows so they can be queried and edited one by one.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -85,8 +86,9 @@ class RecordRow(Base):
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     title: Mapped[str] = mapped_column(Text)
     date: Mapped[str | None] = mapped_column(String(64))
-    date_start: Mapped[date | None] = mapped_column(Date, index=True)
-    date_end: Mapped[date | None] = mapped_column(Date)
+    # dt.date: the class's own ``date`` column would shadow the type here.
+    date_start: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    date_end: Mapped[dt.date | None] = mapped_column(Date)
     original_language: Mapped[str | None] = mapped_column(String(16), index=True)
     classification: Mapped[str | None] = mapped_column(String(64))
     repository: Mapped[str | None] = mapped_column(String(200))
