@@ -27,9 +27,12 @@ from opis.web.app import create_app
 # POST routes that change nothing: login/logout, and OAI-PMH, whose protocol lets
 # harvesters send any (read-only) request as a form POST.
 PUBLIC_WRITES = {("POST", "/login"), ("POST", "/logout"), ("POST", "/oai")}
+# Writes any signed-in user makes to their own account (password, their sessions).
+OWN_ACCOUNT_WRITES = {("POST", "/account/password"), ("POST", "/account/sessions/end")}
 # GET pages that need an account: what they need.
 PROTECTED_GETS = [(re.compile(r"^/admin/"), "admin"), (re.compile(r"/edit$"), "edit"),
-                  (re.compile(r"^/document/[^/]+/(history|history\.json|diff)$"), "read")]
+                  (re.compile(r"^/document/[^/]+/(history|history\.json|diff)$"), "read"),
+                  (re.compile(r"^/account$"), "read")]
 PARAMS = {"record_id": "r1", "name": "r1", "number": "1", "collection_id": "c1", "cid": "c1",
           "kind": "person", "slug": "x", "heading": "x"}
 SECRET = "Zyxwvutsrq"
@@ -66,6 +69,8 @@ def needs(method: str, path: str) -> str | None:
     if method != "GET":
         if (method, path) in PUBLIC_WRITES:
             return None
+        if (method, path) in OWN_ACCOUNT_WRITES:
+            return "read"
         return "admin" if path.startswith("/admin/") else "edit"
     for pattern, need in PROTECTED_GETS:
         if pattern.search(path):
@@ -146,6 +151,14 @@ def test_read_scoped_tokens_cannot_write(site, key):
     failures = [(m, p, r.status_code) for m, p in protected(site, "edit", "admin")
                 if (r := call(site, m, p, headers=headers)).status_code != 403]
     assert failures == []
+
+
+def test_the_account_page_is_for_browser_sessions(site):
+    """A token has no password to change and no browser to sign out: 403, not a page."""
+    r = site.get("/account", headers=bearer(site.seeded.tokens["editor"]),
+                 follow_redirects=False)
+    assert r.status_code == 403
+    assert "signed-in browser" in r.text
 
 
 def test_editors_cannot_do_admin_things(site):
