@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from opis import cli_admin, cli_bulk
+from opis import cli_admin, cli_bulk, cli_ingest
 from opis.cli_common import DbOption, console, err
 from opis.cli_common import open_archive as _open
 from opis.config import (
@@ -32,7 +32,6 @@ from opis.search.base import SearchRequest
 from opis.services import reading
 from opis.services.archive import Archive
 from opis.services.export import FORMATS, UnknownFormatError, export
-from opis.services.ingest import IngestProgress, IngestReport, reader_limits
 from opis.services.records import record_json
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -45,98 +44,6 @@ def global_options(db: DbOption = None) -> None:
     after the command still wins)."""
     if db:
         os.environ["OPIS_DATABASE"] = db
-
-
-@app.command()
-def ingest(paths: Annotated[list[Path] | None, typer.Argument(
-               help="Files or folders to read.")] = None,
-           db: DbOption = None,
-           dry_run: Annotated[bool, typer.Option(
-               "--dry-run", help="Read and check everything, write nothing.")] = False,
-           report_path: Annotated[Path | None, typer.Option(
-               "--report", help="Write the report as JSON to this file.")] = None,
-           workers: Annotated[int | None, typer.Option(
-               help="Processes finding entities (default: 2, or 1 on one core).")] = None,
-           original: Annotated[Path | None, typer.Option(
-               help="With --translation: the original (scan, PDF) of one record.")] = None,
-           translation: Annotated[Path | None, typer.Option(
-               help="With --original: the translation of one record.")] = None,
-           attachment_root: Annotated[list[Path] | None, typer.Option(
-               "--attachment-root", help="A folder whose files records may attach, "
-               "besides the folders given to read (repeatable).")] = None,
-           encoding: Annotated[str | None, typer.Option(
-               help="Read text files (.txt, .md, .csv) in this encoding (cp1251, euc-kr, "
-               "...) instead of detecting it.")] = None,
-           ) -> None:
-    """Read source files into the archive (format detected per file).
-
-    Runs again safely: stored records are recognised and skipped, so an interrupted
-    ingest is finished by running the same command. Records attach only files inside
-    the folders given (docs/ingest.md#attachments)."""
-    if (original is None) != (translation is None):
-        err.print("[red]--original and --translation go together[/red]")
-        raise typer.Exit(2)
-    if not paths and original is None:
-        err.print("[red]Nothing to ingest: give files or folders, or --original and "
-                  "--translation[/red]")
-        raise typer.Exit(2)
-    try:
-        limits = reader_limits()
-    except ValueError as e:
-        err.print(f"[red]{e}[/red]", highlight=False)
-        raise typer.Exit(2) from None
-    archive = _open(db)
-    if original is not None and translation is not None:
-        report = archive.ingest_pair(translation, original, limits,
-                                     attachment_root or [])
-        archive.close()
-        _print_report(report, dry_run=False, report_path=report_path)
-        return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task("ingest", total=None, rate="")
-
-        def tick(state: IngestProgress) -> None:
-            name = state.path.name[:30] if state.path else ""
-            progress.update(task, total=state.bytes_total or None,
-                            completed=state.bytes_done, description=name,
-                            rate=f"{state.records_done} records, {state.rate:.0f}/s")
-
-        report = archive.ingest(paths or [], progress=tick, dry_run=dry_run,
-                                workers=workers, limits=limits,
-                                attachment_roots=attachment_root or [], encoding=encoding)
-    archive.close()
-    _print_report(report, dry_run=dry_run, report_path=report_path)
-    console.print(f"archive: {shown_database(resolve_database(db))}", highlight=False,
-                  soft_wrap=True)
-
-
-def _print_report(report: IngestReport, *, dry_run: bool, report_path: Path | None) -> None:
-    prefix = "dry run: would have " if dry_run else ""
-    n = len(report.warnings)
-    warned = f", {n} warning{'' if n == 1 else 's'}" if n else ""
-    flagged = report.flagged_records
-    console.print(f"{prefix}added {len(report.added)}, updated {len(report.updated)}, "
-                  f"unchanged {len(report.unchanged)}; stored {report.stored}, flagged "
-                  f"{flagged}, failed {len(report.failed)}{warned} "
-                  f"({report.seconds:.1f} s)", highlight=False)
-    # Messages quote the source ("div[@type='document']"): escaped, never read as markup.
-    for f in report.failed:
-        console.print(f"[red]failed[/red] {escape(str(f))}", highlight=False, soft_wrap=True)
-    for f in report.flagged:
-        console.print(f"[yellow]flagged[/yellow] {escape(str(f))}", highlight=False,
-                      soft_wrap=True)
-    if any(f.limit for f in report.failed):
-        console.print(f"reader limits: {report.limits.describe()}", highlight=False,
-                      soft_wrap=True)
-    for f in report.warnings:
-        console.print(f"[yellow]warning[/yellow] {escape(str(f))}", highlight=False,
-                      soft_wrap=True)
-    if report_path:
-        report_path.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-    if report.failed:
-        raise typer.Exit(1)
 
 
 @app.command()
@@ -567,6 +474,7 @@ def collections_delete(collection_id: str, db: DbOption = None) -> None:
 
 
 cli_bulk.register(app)
+cli_ingest.register(app)
 app.add_typer(cli_admin.user_app, name="user", help="Accounts: add, list, disable.")
 app.add_typer(cli_admin.token_app, name="token", help="API tokens: create, revoke.")
 app.command("backup")(cli_admin.backup_cmd)

@@ -22,6 +22,7 @@ from opis.readers.ocr import file_attachment
 from opis.services.attachments import NOTHING, AllowedFiles, AttachmentStore
 from opis.services.linking import FileContext, Linker
 from opis.services.pipeline import Extractor, Pending, collect_garbage, collection_paused
+from opis.services.reingest_guard import damage
 from opis.services.unit_of_work import Change, UnitOfWork
 from opis.store import audit, collections, maintenance
 from opis.store import entities as entity_store
@@ -66,6 +67,7 @@ class _Batch:
     changed: list[str]  # ids whose content differs from what is stored
     found: Pending | None  # the extractor's work on the changed records
     warnings: list[Failure] = field(default_factory=list)
+    held: list[Failure] = field(default_factory=list)  # updates that look damaged
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,9 @@ class IngestReport:
     # Stored with a value the reader derived (a title from the dateline, an id from the
     # document's position): one entry per flag, naming the file, line and record.
     flagged: list[Failure] = field(default_factory=list)
+    # Updates not applied because they look damaged (reingest_guard): the stored record
+    # stays as it was; ``--force`` applies them.
+    held: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
     limits: Limits = field(default_factory=Limits)
 
@@ -149,6 +154,8 @@ class IngestReport:
                              for f in self.warnings],
                 "flags": [{"file": f.path, "line": f.line, "record": f.record,
                            "reason": f.message} for f in self.flagged],
+                "held": [{"file": f.path, "record": f.record, "reason": f.message}
+                         for f in self.held],
                 "limits": self.limits.to_json(),
                 "records": {"added": self.added, "updated": self.updated,
                             "unchanged": self.unchanged}}
@@ -182,7 +189,7 @@ class Ingest:
         return Intake(AllowedFiles.named(paths, roots, own), base, source)
 
     def _prepare(self, items: list[Item], extractor: Extractor | None,
-                 dry_run: bool, intake: Intake | None = None) -> _Batch:
+                 dry_run: bool, intake: Intake | None = None, force: bool = True) -> _Batch:
         """Check a batch, recognise unchanged records (before any enrichment) and start
         extracting entities from the others; nothing is written yet. What a record
         asks for and does not get (an attachment, a source URL) becomes a warning."""
@@ -209,8 +216,24 @@ class Ingest:
         with self.db.sessions() as session:
             stored = store.current_hashes(session, list(digests))
         changed = [i for i in items if isinstance(i, Record) and stored.get(i.id) != digests[i.id]]
+        held: list[Failure] = []
+        if not force:
+            updates = [r.id for r in changed if r.id in stored]
+            with self.db.sessions() as session:
+                before = store.get_records(session, updates, public=False)
+            source = intake.source if intake else ""
+            for record in changed:
+                why = damage(before[record.id], record) if record.id in before else None
+                if why:
+                    held.append(Failure(source, f"record {record.id} not updated: {why}; "
+                                                "the stored record is unchanged (--force "
+                                                "applies it)", record=record.id))
+            if held:
+                skip = {f.record for f in held}
+                changed = [r for r in changed if r.id not in skip]
+                items = [i for i in items if not (isinstance(i, Record) and i.id in skip)]
         found = extractor.submit(changed) if extractor and changed else None
-        return _Batch(items, digests, [r.id for r in changed], found, warnings)
+        return _Batch(items, digests, [r.id for r in changed], found, warnings, held)
 
     def _admit(self, record: Record, intake: Intake, dry_run: bool) -> list[str]:
         """Check what a record from outside brings besides its text: its attachments
@@ -306,7 +329,7 @@ class Ingest:
                *, dry_run: bool = False, workers: int | None = None,
                batch_size: int = BATCH_SIZE, limits: Limits | None = None,
                attachment_roots: Iterable[Path] = (),
-               encoding: str | None = None) -> IngestReport:
+               encoding: str | None = None, force: bool = False) -> IngestReport:
         """Read and store every file in batches of complete records.
 
         A batch is one transaction, so an ingest stopped at any point leaves whole records
@@ -316,7 +339,9 @@ class Ingest:
         over a reader limit (readers/limits.py) is reported alone and the rest of its
         file is stored; the limits, read from the environment once, go in the report.
         Records attach only files inside ``paths`` (and ``attachment_roots``); text
-        files are read in ``encoding`` when given (readers/encoding.py).
+        files are read in ``encoding`` when given (readers/encoding.py). An update
+        that looks damaged (services/reingest_guard.py) is held, not applied, and listed
+        in ``report.held``, unless ``force``.
         """
         report = IngestReport(dry_run=dry_run, limits=limits or Limits.from_env())
         started = time.perf_counter()
@@ -333,7 +358,7 @@ class Ingest:
                         raise ReadError(path, "no such file")
                     intake = Intake(allowed, path.parent, str(path))
                     n = self._ingest_file(path, report, extractor, dry_run, batch_size,
-                                          state, progress, intake, encoding)
+                                          state, progress, intake, encoding, force)
                     if n == 0:
                         raise ReadError(path, "no records found")
                 except ReadError as e:
@@ -358,7 +383,8 @@ class Ingest:
     def _ingest_file(self, path: Path, report: IngestReport, extractor: Extractor,
                      dry_run: bool, batch_size: int, state: IngestProgress,
                      progress: Callable[[IngestProgress], None] | None,
-                     intake: Intake, encoding: str | None = None) -> int:
+                     intake: Intake, encoding: str | None = None,
+                     force: bool = False) -> int:
         """Batches go through two stages at once: while one is linked and written here,
         the workers extract entities from the next (both cores busy). Returns the number
         of records read, those refused over a limit included."""
@@ -376,6 +402,7 @@ class Ingest:
             storing = False
             collect_garbage()
             report.warnings += prepared.warnings
+            report.held += prepared.held
             for rid, status in statuses.items():
                 getattr(report, status).append(rid)
             state.records_done += len(statuses)
@@ -384,7 +411,7 @@ class Ingest:
 
         def advance() -> None:
             nonlocal inflight
-            prepared = self._prepare(batch[:], extractor, dry_run, intake)
+            prepared = self._prepare(batch[:], extractor, dry_run, intake, force)
             batch.clear()
             previous, inflight = inflight, prepared
             if previous is not None:
