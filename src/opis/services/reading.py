@@ -23,16 +23,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
-
 from opis.model import Record
 from opis.model.entity import Entity
 from opis.services.archive import Archive
+from opis.store import browse
 from opis.store import entities as entity_store
-from opis.store.tables import CollectionRow, EntityRow, MentionRow, RecordRow, RevisionRow
 
-PUBLISHED = RecordRow.status == "published"
 # An entity named in more records than this says little about how two records relate
 # (China, the United States): it is left out of the related-documents candidates.
 COMMON_ENTITY = 1000
@@ -104,21 +100,6 @@ _CACHES: weakref.WeakKeyDictionary[Archive, _Cache] = weakref.WeakKeyDictionary(
 _CACHES_LOCK = threading.Lock()
 
 
-def _stamp(session: Session) -> tuple:
-    """Changes whenever a record or a collection is added, changed, withdrawn or deleted.
-
-    Every change to a record (withdrawals too) writes a revision, and records are never
-    deleted, so the newest revision's id says it; it is read from the primary key's
-    index. Counting the records did too, but took a scan per page (a hundred
-    milliseconds at a million records)."""
-    parts = (select(func.max(RevisionRow.id)),
-             select(func.max(RecordRow.updated_at)),
-             select(func.count()).select_from(CollectionRow),
-             select(func.max(CollectionRow.updated_at)))
-    row = session.execute(select(*(p.scalar_subquery() for p in parts))).one()
-    return tuple(str(v) for v in row)
-
-
 class Snapshot:
     """Values derived from the archive as it is now. ``get`` builds a value once and
     keeps it until any record changes: one small query per snapshot buys pages that
@@ -128,7 +109,7 @@ class Snapshot:
         with _CACHES_LOCK:
             self._cache = _CACHES.setdefault(archive, _Cache())
         with archive.db.sessions() as session:
-            self.stamp = _stamp(session)
+            self.stamp = browse.change_stamp(session)
         with self._cache.lock:
             if self._cache.stamp != self.stamp:
                 self._cache.values = {}
@@ -157,24 +138,13 @@ def record_version(archive: Archive, record_id: str) -> tuple | None:
     """What changes whenever the record does (None when it is not published): a cheap
     key for caches of what is derived from one record."""
     with archive.db.sessions() as session:
-        row = session.execute(select(RecordRow.version, RecordRow.updated_at)
-                              .where(RecordRow.id == record_id, PUBLISHED)).first()
-    return (row.version, str(row.updated_at)) if row else None
+        return browse.record_version(session, record_id)
 
 
 def entity_labels(archive: Archive, ids: Iterable[str]) -> dict[str, str]:
     """Entity id -> preferred name, in one query (no spellings loaded)."""
-    ids = list(set(ids))
-    out: dict[str, str] = {}
     with archive.db.sessions() as session:
-        for chunk in range(0, len(ids), 500):
-            out.update(session.execute(select(EntityRow.id, EntityRow.preferred).where(
-                EntityRow.id.in_(ids[chunk:chunk + 500]))).all())
-    return out
-
-
-_SUMMARY_COLUMNS = (RecordRow.id, RecordRow.title, RecordRow.date, RecordRow.original_language,
-                    RecordRow.repository, RecordRow.classification, RecordRow.data)
+        return browse.entity_labels(session, list(set(ids)))
 
 
 def _summary(row: Any) -> RecordSummary:
@@ -189,11 +159,7 @@ def summaries(archive: Archive, ids: Iterable[str]) -> list[RecordSummary]:
     if not ids:
         return []
     with archive.db.sessions() as session:
-        found = {}
-        for chunk in range(0, len(ids), 500):
-            rows = session.execute(select(*_SUMMARY_COLUMNS).where(
-                RecordRow.id.in_(ids[chunk:chunk + 500]), PUBLISHED))
-            found.update({r.id: _summary(r) for r in rows})
+        found = {r.id: _summary(r) for r in browse.summary_rows(session, ids)}
     return [found[i] for i in ids if i in found]
 
 
@@ -202,45 +168,21 @@ def list_records(archive: Archive, after: str | None = None, limit: int = 50) ->
     from opis.store import records as store
 
     with archive.db.sessions() as session:
-        stmt = select(RecordRow.id).where(PUBLISHED).order_by(RecordRow.id).limit(limit)
-        if after is not None:
-            stmt = stmt.where(RecordRow.id > after)
-        ids = list(session.scalars(stmt))
+        ids = browse.published_ids(session, after, limit)
         found = store.get_records(session, ids)
     return [found[i] for i in ids if i in found]
 
 
 # -- entities --------------------------------------------------------------------------------
 
-def _entity_counts():  # noqa: ANN202 - a SQLAlchemy subquery
-    return (select(MentionRow.entity_id.label("eid"),
-                   func.count(func.distinct(MentionRow.record_id)).label("records"),
-                   func.count().label("mentions"))
-            .join(RecordRow, RecordRow.id == MentionRow.record_id).where(PUBLISHED)
-            .group_by(MentionRow.entity_id).subquery())
-
-
 def list_entities(archive: Archive, kind: str | None = None, after: str | None = None,
                   limit: int = 50, *, by: str = "id", offset: int = 0) -> list[EntityCount]:
     """Entities named in published records: in id order after ``after`` (a keyset
     cursor), or with ``by="records"`` the most often named first. Spellings load in one
     query for the whole page, not one per entity."""
-    counts = _entity_counts()
-    stmt = (select(EntityRow, counts.c.records, counts.c.mentions)
-            .join(counts, counts.c.eid == EntityRow.id)
-            .options(selectinload(EntityRow.variants)).limit(limit))
-    if by == "records":
-        stmt = stmt.order_by(counts.c.records.desc(), EntityRow.preferred, EntityRow.id) \
-            .offset(offset)
-    else:
-        stmt = stmt.order_by(EntityRow.id)
-    if kind:
-        stmt = stmt.where(EntityRow.kind == kind)
-    if after is not None:
-        stmt = stmt.where(EntityRow.id > after)
     with archive.db.sessions() as session:
-        return [EntityCount(entity_store.to_entity(row), r, m)
-                for row, r, m in session.execute(stmt)]
+        return [EntityCount(e, r, m) for e, r, m in
+                browse.entities_with_counts(session, kind, after, limit, by, offset)]
 
 
 def co_mentioned(archive: Archive, entity_id: str, kind: str | None = None,
@@ -257,16 +199,13 @@ def network(archive: Archive, entity_id: str, size: int = 25) -> dict:
     things most often named with it) and edges weighted by shared published records.
     The same shape as ``Archive.network``, in three queries whatever the size."""
     with archive.db.sessions() as session:
-        center = session.get(EntityRow, entity_id)
-        if center is None:
+        kind = browse.entity_kind(session, entity_id)
+        if kind is None:
             return {"nodes": [], "edges": []}
-        around = entity_store.co_mentioned(session, entity_id, center.kind, size)
+        around = entity_store.co_mentioned(session, entity_id, kind, size)
         ids = [entity_id] + [e for e, _ in around]
         records: dict[str, set[str]] = defaultdict(set)
-        for eid, rid in session.execute(
-                select(MentionRow.entity_id, MentionRow.record_id).distinct()
-                .join(RecordRow, RecordRow.id == MentionRow.record_id)
-                .where(MentionRow.entity_id.in_(ids), PUBLISHED)):
+        for eid, rid in browse.mention_pairs(session, ids):
             records[eid].add(rid)
     labels = entity_labels(archive, ids)
     edges = []
@@ -281,21 +220,13 @@ def network(archive: Archive, entity_id: str, size: int = 25) -> dict:
 
 
 def count_entities(archive: Archive, kind: str | None = None) -> int:
-    stmt = (select(func.count(func.distinct(MentionRow.entity_id)))
-            .join(RecordRow, RecordRow.id == MentionRow.record_id).where(PUBLISHED))
-    if kind:
-        stmt = stmt.join(EntityRow, EntityRow.id == MentionRow.entity_id).where(
-            EntityRow.kind == kind)
     with archive.db.sessions() as session:
-        return session.scalar(stmt) or 0
+        return browse.count_entities(session, kind)
 
 
 def entity_record_count(archive: Archive, entity_id: str) -> int:
     with archive.db.sessions() as session:
-        return session.scalar(
-            select(func.count(func.distinct(MentionRow.record_id)))
-            .join(RecordRow, RecordRow.id == MentionRow.record_id)
-            .where(MentionRow.entity_id == entity_id, PUBLISHED)) or 0
+        return browse.entity_record_count(session, entity_id)
 
 
 def snippet_html(text: str, start: int, end: int, width: int = 110) -> str:
@@ -332,11 +263,7 @@ def entity_documents(archive: Archive, entity_id: str, limit: int = 20,
         ids = [r for r, _ in hits]
         if not ids:
             return []
-        rows = session.execute(
-            select(MentionRow.record_id, MentionRow.field, MentionRow.start, MentionRow.end,
-                   MentionRow.text)
-            .where(MentionRow.entity_id == entity_id, MentionRow.record_id.in_(ids))
-            .order_by(MentionRow.record_id, MentionRow.id)).all()
+        rows = browse.mentions_in(session, entity_id, ids)
         first: dict[str, Any] = {}
         for row in rows:  # prefer a mention in the text, then in a note, then metadata
             rank = 0 if row.field == "text" else 1 if row.field.startswith("note:") else 2
@@ -344,17 +271,15 @@ def entity_documents(archive: Archive, entity_id: str, limit: int = 20,
             if best is None or rank < best[0] or (
                     rank == best[0] == 0 and (row.start or 0) < (best[1].start or 0)):
                 first[row.record_id] = (rank, row)
-        texts = dict(session.execute(select(RecordRow.id, RecordRow.text).where(
-            RecordRow.id.in_([r for r, (k, _) in first.items() if k == 0]))).all())
+        texts = browse.texts(session, [r for r, (k, _) in first.items() if k == 0])
     found = {s.id: s for s in summaries(archive, ids)}
     notes: dict[str, dict[str, str]] = {}
     need_notes = [r for r, (k, _) in first.items() if k == 1]
     if need_notes:
         with archive.db.sessions() as session:
-            for rid, data in session.execute(select(RecordRow.id, RecordRow.data).where(
-                    RecordRow.id.in_(need_notes))):
+            for rid, data in browse.data_of(session, need_notes).items():
                 notes[rid] = {n.get("id"): n.get("text", "")
-                              for n in (data or {}).get("extra", {}).get("notes", [])}
+                              for n in data.get("extra", {}).get("notes", [])}
     out = []
     for rid, n in hits:
         if rid not in found:
@@ -383,9 +308,8 @@ def subject_index(archive: Archive, snapshot: Snapshot | None = None
     def build() -> dict[str, list[str]]:
         index: dict[str, list[str]] = defaultdict(list)
         with archive.db.sessions() as session:
-            stmt = select(RecordRow.id, RecordRow.data).where(PUBLISHED).order_by(RecordRow.id)
-            for rid, data in session.execute(stmt.execution_options(yield_per=500)):
-                for s in dict.fromkeys((data or {}).get("subjects") or []):
+            for rid, data in browse.published_data(session):
+                for s in dict.fromkeys(data.get("subjects") or []):
                     index[" ".join(s.split())].append(rid)
         return dict(index)
 
@@ -407,9 +331,8 @@ def _related_by_index(archive: Archive, record: Record, limit: int) -> list[Rela
         shared: dict[str, list[str]] = defaultdict(list)
         weight = hits[0][2] if hits else {}
         if ids and weight:
-            for eid, rid in session.execute(
-                    select(MentionRow.entity_id, MentionRow.record_id).distinct().where(
-                        MentionRow.record_id.in_(ids), MentionRow.entity_id.in_(list(weight)))):
+            for eid, rid in browse.mention_pairs(session, list(weight), record_ids=ids,
+                                                 published=False):
                 shared[rid].append(eid)
     labels = entity_labels(archive, {e for es in shared.values() for e in es})
     found = {s.id: s for s in summaries(archive, ids)}
@@ -487,14 +410,10 @@ def related(archive: Archive, record: Record, limit: int = 5,
     why_entities: dict[str, list[str]] = defaultdict(list)
     why_subjects: dict[str, list[str]] = defaultdict(list)
     with archive.db.sessions() as session:
-        total = session.scalar(select(func.count()).select_from(RecordRow).where(PUBLISHED)) or 1
+        total = browse.count_published(session) or 1
         df = entity_store.mention_counts_upto(session, mine, COMMON_ENTITY + 1)
         useful = [e for e in mine if 0 < df.get(e, 0) <= COMMON_ENTITY]
-        pairs = session.execute(
-            select(MentionRow.entity_id, MentionRow.record_id).distinct()
-            .join(RecordRow, RecordRow.id == MentionRow.record_id)
-            .where(MentionRow.entity_id.in_(useful), MentionRow.record_id != record.id,
-                   PUBLISHED)).all() if useful else []
+        pairs = browse.mention_pairs(session, useful, exclude=record.id)
     labels = entity_labels(archive, {e for e, _ in pairs})
     weight = {e: math.log((total + 1) / df[e]) for e in useful}
     for eid, rid in pairs:
