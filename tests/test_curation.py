@@ -23,9 +23,8 @@ from opis.services.curation import (
     NotFound,
     ValidationFailed,
     apply_changes,
-    field_diffs,
-    remap_annotations,
 )
+from opis.services.text_changes import field_diffs, remap_annotations
 from opis.store import audit as audit_store
 from opis.store import records as store
 from opis.web.app import create_app

@@ -1,19 +1,28 @@
-"""The signed-in user's own account page: change one's password (the current one asked
-first, under the login limits) and see and end one's sessions, without an
-administrator or a shell. Only for browser sessions: an API token has no password to
-change and no browser to sign out."""
+"""Logging in and out, and the signed-in user's own account page: change one's password
+(the current one asked first, under the login limits) and see and end one's sessions,
+without an administrator or a shell. The account page is only for browser sessions:
+an API token has no password to change and no browser to sign out."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from opis.services.accounts import AccountError, Accounts, LoginFailed, Principal, RateLimited
-from opis.web.security import AuthProblem, Sessions, check_csrf, client_ip, require
+from opis.web.security import (
+    AuthProblem,
+    Sessions,
+    check_csrf,
+    client_ip,
+    principal,
+    require,
+    safe_next,
+)
 
 DONE = {
     "password": "Your password is changed. Every other browser signed in as you has been "
@@ -28,6 +37,13 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
+def _wait(seconds: int) -> str:
+    """A Retry-After for people: "40 seconds", "3 minutes"."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
 def build_router(accounts: Accounts, sessions: Sessions,
                  templates: Jinja2Templates) -> APIRouter:
     router = APIRouter()
@@ -39,15 +55,77 @@ def build_router(accounts: Accounts, sessions: Sessions,
             raise AuthProblem(403, "The account page is for a signed-in browser; an API "
                                    "token's owner manages it there.")
 
+    def page(request: Request, name: str, code: int = 200,
+             headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+        response = templates.TemplateResponse(request, name, context, status_code=code,
+                                              headers=headers)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    # -- logging in and out ----------------------------------------------------------------
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request, next_url: str = Query("/", alias="next",
+                                                           max_length=2000)) -> HTMLResponse:
+        return page(request, "login.html", next_url=safe_next(next_url), username="",
+                    error=None, who=principal(request))
+
+    @router.post("/login", response_class=HTMLResponse)
+    async def login_submit(request: Request, form: dict[str, str] = Depends(_form)
+                           ) -> Response:
+        await check_csrf(request)
+        name = form.get("username", "").strip()[:100]
+        password = form.get("password", "")
+        next_url = safe_next(form.get("next"))
+        ip = client_ip(request)
+        try:
+            user = await run_in_threadpool(accounts.authenticate, name, password, ip,
+                                           sessions.device(request, name))
+        except RateLimited as e:
+            return page(request, "login.html", 429, {"Retry-After": str(e.retry_after)},
+                        next_url=next_url, username=name, who=None,
+                        error=f"Too many failed attempts. Try again in {_wait(e.retry_after)}.")
+        except LoginFailed:
+            error = "Wrong user name or password."
+            if not await run_in_threadpool(accounts.users):
+                # The set-up trap: accounts made on another database than the one served.
+                error += (" This archive has no accounts yet: create one on the server with"
+                          " “opis user add NAME --role editor”, with the same --db as"
+                          " “opis serve” (docs/curation.md).")
+            return page(request, "login.html", 401, next_url=next_url, username=name,
+                        who=None, error=error)
+        # A new server-side session (and CSRF token) at login: a planted cookie is worth
+        # nothing, and the session this browser had before ends.
+        old = sessions.key(request)
+        key = await run_in_threadpool(accounts.start_session, user, ip=ip,
+                                      user_agent=request.headers.get("user-agent", ""))
+        if old:
+            await run_in_threadpool(accounts.end_session, old)
+        sessions.start(request, key)
+        response = RedirectResponse(next_url, 303)
+        sessions.set_device(request, response, user.name)
+        return response
+
+    @router.post("/logout")
+    async def logout(request: Request) -> Response:
+        """Ends the session on the server (AuthMiddleware has checked the CSRF token of a
+        signed-in request), then in the browser."""
+        key = sessions.key(request)
+        if key:
+            await run_in_threadpool(accounts.end_session, key)
+        sessions.clear(request)
+        return RedirectResponse("/", 303)
+
+    # -- one's own account -----------------------------------------------------------------
+
     def render(request: Request, who: Principal, code: int = 200,
                **extra: Any) -> HTMLResponse:
         found = accounts.sessions(who.name)
         here = [s for s in found if s.id_hash == who.session_hash]
         others = [s for s in found if s.id_hash != who.session_hash]
-        return templates.TemplateResponse(request, "account.html", {
-            "who": who, "this_session": here[0] if here else None, "others": others,
-            "done": DONE.get(request.query_params.get("done", "")), **extra},
-            status_code=code)
+        return page(request, "account.html", code, who=who,
+                    this_session=here[0] if here else None, others=others,
+                    done=DONE.get(request.query_params.get("done", "")), **extra)
 
     @router.get("/account", response_class=HTMLResponse)
     def account_page(request: Request, who: Principal = page_reader) -> HTMLResponse:

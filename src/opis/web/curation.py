@@ -16,22 +16,18 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from opis.model import Record
 from opis.model.record import MAX_NESTING
 from opis.services.accounts import (
     Accounts,
-    LoginFailed,
     Principal,
-    RateLimited,
     as_utc,
 )
 from opis.services.archive import Archive
 from opis.services.curation import (
     EDITABLE,
-    LABELS,
     LIST_FIELDS,
     OBJECT_FIELDS,
     SCALAR_FIELDS,
@@ -45,17 +41,13 @@ from opis.services.curation import (
     RecordState,
     ValidationFailed,
     apply_changes,
-    field_diffs,
 )
+from opis.services.text_changes import LABELS, field_diffs
 from opis.web import render
 from opis.web.security import (
     Sessions,
-    check_csrf,
-    client_ip,
     install_security,
-    principal,
     require,
-    safe_next,
 )
 
 AUDIT_PAGE = 50
@@ -97,13 +89,6 @@ async def read_form(request: Request) -> dict[str, str]:
 def _when(value: Any) -> str:
     value = as_utc(value)
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
-
-
-def _wait(seconds: int) -> str:
-    """A Retry-After for people: "40 seconds", "3 minutes"."""
-    if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    return f"{math.ceil(seconds / 60)} minutes"
 
 
 # -- turning the edit form into changes --------------------------------------------------------
@@ -214,60 +199,6 @@ def build_router(curator: Curator, accounts: Accounts, sessions: Sessions,
         if state is None or (state.status != "published" and not who.can("edit")):
             raise StarletteHTTPException(404, f"No document with id {record_id}")
         return state
-
-    # -- logging in and out ----------------------------------------------------------------
-
-    @router.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request, next_url: str = Query("/", alias="next",
-                                                           max_length=2000)) -> HTMLResponse:
-        return page(request, "login.html", next_url=safe_next(next_url), username="",
-                    error=None, who=principal(request))
-
-    @router.post("/login", response_class=HTMLResponse)
-    async def login_submit(request: Request, form: dict[str, str] = Depends(read_form)
-                           ) -> Response:
-        await check_csrf(request)
-        name = form.get("username", "").strip()[:100]
-        password = form.get("password", "")
-        next_url = safe_next(form.get("next"))
-        ip = client_ip(request)
-        try:
-            user = await run_in_threadpool(accounts.authenticate, name, password, ip,
-                                           sessions.device(request, name))
-        except RateLimited as e:
-            return page(request, "login.html", 429, {"Retry-After": str(e.retry_after)},
-                        next_url=next_url, username=name, who=None,
-                        error=f"Too many failed attempts. Try again in {_wait(e.retry_after)}.")
-        except LoginFailed:
-            error = "Wrong user name or password."
-            if not await run_in_threadpool(accounts.users):
-                # The set-up trap: accounts made on another database than the one served.
-                error += (" This archive has no accounts yet: create one on the server with"
-                          " “opis user add NAME --role editor”, with the same --db as"
-                          " “opis serve” (docs/curation.md).")
-            return page(request, "login.html", 401, next_url=next_url, username=name,
-                        who=None, error=error)
-        # A new server-side session (and CSRF token) at login: a planted cookie is worth
-        # nothing, and the session this browser had before ends.
-        old = sessions.key(request)
-        key = await run_in_threadpool(accounts.start_session, user, ip=ip,
-                                      user_agent=request.headers.get("user-agent", ""))
-        if old:
-            await run_in_threadpool(accounts.end_session, old)
-        sessions.start(request, key)
-        response = RedirectResponse(next_url, 303)
-        sessions.set_device(request, response, user.name)
-        return response
-
-    @router.post("/logout")
-    async def logout(request: Request) -> Response:
-        """Ends the session on the server (AuthMiddleware has checked the CSRF token of a
-        signed-in request), then in the browser."""
-        key = sessions.key(request)
-        if key:
-            await run_in_threadpool(accounts.end_session, key)
-        sessions.clear(request)
-        return RedirectResponse("/", 303)
 
     # -- editing ---------------------------------------------------------------------------
 
