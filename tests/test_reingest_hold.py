@@ -113,3 +113,16 @@ def test_a_re_export_that_drops_most_fields_is_held():
     why = damage(full, bare)
     assert why is not None and "drops 7 of the 7 fields" in why
     assert "original language" in why
+
+
+def test_a_dry_run_says_what_each_update_would_change_and_stores_nothing(stored):
+    db, folder = stored
+    before = text_of(db)
+    path = folder / "114165.txt"
+    path.write_text(ORIGINAL.replace("Kim Il Sung", "Kim Il-sung (김일성, Ким Ир Сен)", 1),
+                    encoding="utf-8")
+    done = ingest(db, path, "--dry-run")
+    assert done.exit_code == 0, done.output
+    assert "would update" in done.output and "record 114165 would change: text (" in done.output
+    assert f"{len(before.text):,} →" in done.output
+    assert text_of(db).text == before.text  # nothing stored

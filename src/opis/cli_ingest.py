@@ -110,6 +110,9 @@ def _print_report(report: IngestReport, *, dry_run: bool, report_path: Path | No
     for f in report.warnings:
         console.print(f"[yellow]warning[/yellow] {escape(str(f))}", highlight=False,
                       soft_wrap=True)
+    for f in report.changes:
+        console.print(f"[cyan]would update[/cyan] {escape(str(f))}", highlight=False,
+                      soft_wrap=True)
     for f in report.held:
         console.print(f"[red]held[/red] {escape(str(f))}", highlight=False, soft_wrap=True)
     if report_path:

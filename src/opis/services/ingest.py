@@ -22,7 +22,7 @@ from opis.readers.ocr import file_attachment
 from opis.services.attachments import NOTHING, AllowedFiles, AttachmentStore
 from opis.services.linking import FileContext, Linker
 from opis.services.pipeline import Extractor, Pending, collect_garbage, collection_paused
-from opis.services.reingest_guard import damage
+from opis.services.reingest_guard import damage, what_changes
 from opis.services.unit_of_work import Change, UnitOfWork
 from opis.store import audit, collections, maintenance
 from opis.store import entities as entity_store
@@ -68,6 +68,7 @@ class _Batch:
     found: Pending | None  # the extractor's work on the changed records
     warnings: list[Failure] = field(default_factory=list)
     held: list[Failure] = field(default_factory=list)  # updates that look damaged
+    changes: list[Failure] = field(default_factory=list)  # a dry run's updates, described
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ class IngestReport:
     # Updates not applied because they look damaged (reingest_guard): the stored record
     # stays as it was; ``--force`` applies them.
     held: list[Failure] = field(default_factory=list)
+    # A dry run's updates: which fields each would change (text lengths before/after).
+    changes: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
     limits: Limits = field(default_factory=Limits)
 
@@ -217,11 +220,18 @@ class Ingest:
             stored = store.current_hashes(session, list(digests))
         changed = [i for i in items if isinstance(i, Record) and stored.get(i.id) != digests[i.id]]
         held: list[Failure] = []
-        if not force:
+        described: list[Failure] = []
+        source = intake.source if intake else ""
+        before: dict[str, Record] = {}
+        if intake is not None and (dry_run or not force):
             updates = [r.id for r in changed if r.id in stored]
             with self.db.sessions() as session:
                 before = store.get_records(session, updates, public=False)
-            source = intake.source if intake else ""
+        if dry_run:
+            described = [Failure(source, f"record {r.id} would change: "
+                                         f"{what_changes(before[r.id], r)}", record=r.id)
+                         for r in changed if r.id in before]
+        if not force:
             for record in changed:
                 why = damage(before[record.id], record) if record.id in before else None
                 if why:
@@ -233,7 +243,7 @@ class Ingest:
                 changed = [r for r in changed if r.id not in skip]
                 items = [i for i in items if not (isinstance(i, Record) and i.id in skip)]
         found = extractor.submit(changed) if extractor and changed else None
-        return _Batch(items, digests, [r.id for r in changed], found, warnings, held)
+        return _Batch(items, digests, [r.id for r in changed], found, warnings, held, described)
 
     def _admit(self, record: Record, intake: Intake, dry_run: bool) -> list[str]:
         """Check what a record from outside brings besides its text: its attachments
@@ -403,6 +413,7 @@ class Ingest:
             collect_garbage()
             report.warnings += prepared.warnings
             report.held += prepared.held
+            report.changes += prepared.changes
             for rid, status in statuses.items():
                 getattr(report, status).append(rid)
             state.records_done += len(statuses)

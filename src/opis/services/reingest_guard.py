@@ -48,6 +48,21 @@ def damage(stored: Record, incoming: Record) -> str | None:
     return None
 
 
+def what_changes(stored: Record, incoming: Record) -> str:
+    """The fields an update changes, in plain words, for ``opis ingest --dry-run``:
+    "text (35,806 → 35,810 characters), date, subjects"."""
+    old, new = stored.to_dict(), incoming.to_dict()
+    names = [k for k in dict.fromkeys([*old, *new])
+             if k not in ("source_path", "mentions") and old.get(k) != new.get(k)]
+    parts = []
+    for name in names:
+        if name == "text":
+            parts.append(f"text ({len(stored.text):,} → {len(incoming.text):,} characters)")
+        else:
+            parts.append(LABELS.get(name, name.replace("_", " ")))
+    return ", ".join(parts) or "nothing a reader sees (internal fields only)"
+
+
 def _mid_word(new: str, old: str) -> bool:
     """``new`` is the start of ``old`` cut inside a word."""
     cut = new.rstrip()
