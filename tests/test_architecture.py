@@ -49,11 +49,7 @@ SQL = re.compile(r"\b(SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+
                  r"CREATE\s+(TABLE|INDEX)|ANALYZE\b|PRAGMA\s+\w)", re.IGNORECASE)
 MAX_LINES = 500
 # Over 500 lines today, each to be split; a module may leave this list, never join it.
-LONG: dict[str, int] = {
-    # Grown past their ceiling by the FRUS, reading-room and citation work that landed
-    # beside this refactor (issues 15, 17, 18): split next.
-    "opis/readers/tei_frus.py": 800,
-}
+LONG: dict[str, int] = {}
 BENCH = PACKAGE / "bench"  # leaving the wheel (issue 14, item 6): not part of the house
 
 
