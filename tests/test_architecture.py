@@ -38,8 +38,6 @@ INTERFACE_SEARCH = "search.base"
 # Arrows against the flow that exist today and are being removed, each with why; a new
 # one fails the test, and one that disappears must be struck from this list.
 KNOWN: dict[tuple[str, str], str] = {
-    ("opis/web/search.py", "opis.search.query"): "walks query-tree nodes to highlight "
-                                                 "terms; the services should hand them",
     ("opis/search/vectors.py", "opis.store"): "reads the passages table through the store's "
                                               "passage queries; the catch-up belongs in a "
                                               "service handing it rows (issue 20)",

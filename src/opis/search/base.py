@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from opis.model import Record
 from opis.search.languages import has_cjk
-from opis.search.query import Node, positive_units
+from opis.search.query import Node, lone_word, name_spellings, positive_units
 
 FACETS = ("person", "place", "organization", "event", "language", "repository",
           "classification", "decade", "year", "collection")
@@ -89,6 +89,14 @@ class SearchResult:
     # large part of a large archive); None when they are exact, else the share sampled.
     facets_sampled: float | None = None
     mode: str = "lexical"  # the mode the search ran in, "auto" resolved
+
+    def spellings(self) -> list[tuple[str, list[str]]]:
+        """(typed name, other spellings searched) for each name the query expanded."""
+        return name_spellings(self.query)
+
+    def lone_word(self) -> str | None:
+        """The query's one plain word, when it is one (for "words beginning with…")."""
+        return lone_word(self.query)
 
 
 class EngineError(Exception):

@@ -197,6 +197,34 @@ def positive_terms(node: Node | None) -> list[str]:
     return []
 
 
+def name_spellings(node: Node | None) -> list[tuple[str, list[str]]]:
+    """(typed name, other spellings searched) for each name the query expanded, so a
+    page can say "Rhee Syngman: also searched Yi Sung-man". Nothing under a NOT."""
+    out: list[tuple[str, list[str]]] = []
+
+    def words(n: Node) -> str:
+        return " ".join(n.words) if isinstance(n, Phrase) else n.text if isinstance(n, Term) \
+            else ""
+
+    def walk(n: Node | None) -> None:
+        if n is None or isinstance(n, Not):
+            return
+        if isinstance(n, Name):
+            out.append((words(n.exact), [words(v) for v in n.variants]))
+        for child in getattr(n, "items", ()):
+            walk(child)
+
+    walk(node)
+    return out
+
+
+def lone_word(node: Node | None) -> str | None:
+    """The word of a query that is one plain word (not a prefix), else None: what a
+    "words beginning with…" suggestion can be made from."""
+    terms = positive_terms(node)
+    return terms[0] if len(terms) == 1 and not isinstance(node, Prefix) else None
+
+
 def positive_units(node: Node | None) -> list[tuple[str, ...]]:
     """What a hit should highlight, each as a whole: a word alone, a phrase as one
     span, a name as any of its spellings (never the words of a name one by one), a

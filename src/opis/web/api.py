@@ -25,7 +25,7 @@ from opis.services.records import record_json
 from opis.web.deps import CURSOR_MAX_LENGTH, archive_of, decode_cursor, encode_cursor
 from opis.web.entities import KIND_LABELS, entity_view
 from opis.web.render import ENTITY_KINDS, document_url, entity_url
-from opis.web.search import SearchParams, facets_json, hit_json, search_params, spellings
+from opis.web.search import SearchParams, facets_json, hit_json, search_params
 
 PREFIX = "/api/v1"
 EDITOR_ROLES = {"editor", "admin"}
@@ -226,7 +226,7 @@ def api_search(request: Request, params: SearchParams = Depends(search_params),
             "milliseconds": round(timed.milliseconds, 2),
             "hits": [hit_json(h, timed.records) for h in r.hits], "facets": facets_json(timed),
             "facets_sampled": r.facets_sampled,
-            "spellings": [{"typed": t, "variants": v} for t, v in spellings(r.query)],
+            "spellings": [{"typed": t, "variants": v} for t, v in r.spellings()],
             "next_cursor": encode_cursor(request, "search", [end]) if more else None}
 
 

@@ -21,7 +21,6 @@ from opis.model import Record
 from opis.model.dates import typed_day as parse_day
 from opis.model.languages import language_name
 from opis.search.base import ENTITY_FACETS, MAX_RESULT_WINDOW, Hit, SearchRequest
-from opis.search.query import Name, Node, Not, Phrase, Prefix, Term, positive_terms
 from opis.services.archive import TimedResult
 from opis.web.deps import archive_of, page
 from opis.web.render import document_url, entity_url
@@ -227,26 +226,6 @@ def active_filters(params: SearchParams, labels: dict[str, str]) -> list[tuple[s
     return out
 
 
-def spellings(node: Node | None) -> list[tuple[str, list[str]]]:
-    """(typed name, other spellings searched) for each name the query expanded."""
-    out: list[tuple[str, list[str]]] = []
-
-    def words(n: Node) -> str:
-        return " ".join(n.words) if isinstance(n, Phrase) else n.text if isinstance(n, Term) \
-            else ""
-
-    def walk(n: Node | None) -> None:
-        if n is None or isinstance(n, Not):
-            return
-        if isinstance(n, Name):
-            out.append((words(n.exact), [words(v) for v in n.variants]))
-        for child in getattr(n, "items", ()):
-            walk(child)
-
-    walk(node)
-    return out
-
-
 def suggestions(params: SearchParams, timed: TimedResult, request: Request) -> list[dict]:
     """What to try when nothing (or little) was found, each with a link."""
     out: list[dict] = []
@@ -257,14 +236,13 @@ def suggestions(params: SearchParams, timed: TimedResult, request: Request) -> l
         if n:
             out.append({"text": f"Remove the filters: {n} document{'s' if n != 1 else ''} "
                                 "match the words alone.", "url": params.cleared()})
-    node = timed.result.query
-    terms = positive_terms(node)
+    word = timed.result.lone_word()
     if params.q and len(params.q.split()) > 1 and " OR " not in params.q and \
             not params.q.startswith('"'):
         out.append({"text": "Match any of the words instead of all of them.",
                     "url": params.url(q=" OR ".join(params.q.split()))})
-    if len(terms) == 1 and not isinstance(node, Prefix) and len(terms[0]) > 4:
-        stem = terms[0][: max(4, len(terms[0]) - 3)]
+    if word and len(word) > 4:
+        stem = word[: max(4, len(word) - 3)]
         out.append({"text": f"Words beginning with {stem}…", "url": params.url(q=f"{stem}*")})
     return out
 
@@ -304,7 +282,7 @@ def search_page(request: Request, params: SearchParams = Depends(search_params)
                 modes=MODES,
                 groups=facet_groups(params, timed),
                 active=active_filters(params, timed.labels), years=years,
-                spellings=spellings(result.query),
+                spellings=result.spellings(),
                 suggestions=suggestions(params, timed, request) if result.total == 0 else [],
                 entity_url=entity_url)
 
@@ -319,7 +297,7 @@ def search_json(request: Request, params: SearchParams = Depends(search_params))
             "filters": params.filters, "from": params.date_from or None,
             "to": params.date_to or None, "sort": params.sort, "mode": params.mode,
             "mode_used": r.mode,
-            "spellings": [{"typed": t, "variants": v} for t, v in spellings(r.query)],
+            "spellings": [{"typed": t, "variants": v} for t, v in r.spellings()],
             "hits": [hit_json(h, timed.records) for h in r.hits],
             "facets": facets_json(timed), "facets_sampled": r.facets_sampled,
             "suggestions": suggestions(params, timed, request) if r.total == 0 else []}
