@@ -6,9 +6,12 @@ Three formats, told apart by their first bytes on restore:
   ingest or an edit running meanwhile is either wholly in the copy or not at all.
 - ``pgdump``: ``pg_dump --format=custom`` of the database's schema (one snapshot);
   restored with ``pg_restore --clean --single-transaction``: all or nothing.
-- ``jsonl``: every row of every opis table, read in one repeatable-read transaction
-  and restored in one transaction. Portable between SQLite and PostgreSQL, and the
-  fallback when ``pg_dump`` is not installed.
+- ``jsonl``: opis's one lossless archive format (the file ``opis export --format
+  jsonl`` writes, and ``opis import`` reads) with the accounts, the server's settings
+  and the embeddings added, read in one repeatable-read snapshot and restored in one
+  transaction. Portable between SQLite and PostgreSQL, and the fallback when
+  ``pg_dump`` is not installed. Backups made before it (``opis-backup``, every table
+  row for row) are still restored.
 
 The search index is never backed up: it is derived data, rebuilt from the restored
 records, so it cannot disagree with them. Attachments (scans, PDFs) are files, copied
@@ -27,10 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from opis.services.attachments import AttachmentRefused, AttachmentStore
-from opis.store import dumps
+from opis.store import archive_lines as lines
+from opis.store import archive_load, dumps
 from opis.store import records as record_store
+from opis.store.archive_lines import BulkError, BulkReport
 from opis.store.db import Database
-from opis.store.dumps import JSONL_MAGIC, PGDUMP_MAGIC, SQLITE_MAGIC, BackupError
+from opis.store.dumps import OLD_JSONL_MAGIC, PGDUMP_MAGIC, SQLITE_MAGIC, BackupError
 
 FORMATS = ("sqlite", "pgdump", "jsonl")
 
@@ -58,12 +63,14 @@ def default_format(db: Database) -> str:
 
 def detect_format(path: Path) -> str:
     with path.open("rb") as f:
-        head = f.read(64)
+        head = f.read(512)
     if head.startswith(SQLITE_MAGIC):
         return "sqlite"
     if head.startswith(PGDUMP_MAGIC):
         return "pgdump"
-    if head.startswith(b"{") and JSONL_MAGIC.encode() in head:
+    first = head.split(b"\n", 1)[0]
+    if head.startswith(b"{") and (OLD_JSONL_MAGIC.encode() in first
+                                  or lines.MAGIC.encode() in first):
         return "jsonl"
     raise BackupError(f"{path} is not an opis backup (not SQLite, pg_dump or opis JSONL)")
 
@@ -95,7 +102,9 @@ def backup(db: Database, path: Path, fmt: str | None = None, *,
         elif fmt == "pgdump":
             dumps.pg_dump(db, tmp)
         else:
-            dumps.jsonl_dump(db, tmp)
+            with tmp.open("w", encoding="utf-8") as f, lines.snapshot(db) as session:
+                lines.write(session, f, BulkReport("jsonl", path), None, None,
+                            include_accounts=True, server_state=True)
         if files:
             copied = _copy_files(store, files_folder(path))
         os.replace(tmp, path)
@@ -121,9 +130,28 @@ def restore(db: Database, path: Path, *,
         dumps.pg_restore(db, path)
     else:
         db.migrate()
-        dumps.jsonl_restore(db, path)
+        _restore_jsonl(db, path)
     db.migrate()  # a backup from an older opis is brought up to date
     return BackupResult(fmt, restored, _missing(db, store))
+
+
+def _restore_jsonl(db: Database, path: Path) -> None:
+    """Empty the database and load the file, in one transaction: a bad line leaves the
+    archive as it was. An ``opis-backup`` file from an older opis goes row for row."""
+    with path.open("rb") as f:
+        first = f.readline(4096)
+    if OLD_JSONL_MAGIC.encode() in first:
+        dumps.jsonl_restore(db, path)
+        return
+    try:
+        with db.transaction() as session, path.open(encoding="utf-8") as f:
+            archive_load.clear(session)
+            archive_load.load(session, f, path, False, BulkReport("jsonl", path))
+    except BulkError as e:
+        raise BackupError(f"{e}; nothing was restored") from None
+    except UnicodeDecodeError as e:
+        raise BackupError(f"{path} is not UTF-8 text ({e.reason}); nothing was restored") \
+            from None
 
 
 # -- attachment files --------------------------------------------------------------------------

@@ -41,8 +41,9 @@ from opis.services.export.mapping import ExportContext
 from opis.services.export.ris import to_ris
 from opis.services.export.tei import TEI_NS, to_tei_element
 from opis.store import archive_lines as lines
-from opis.store import archive_load
+from opis.store import archive_load, dumps
 from opis.store.archive_lines import BulkError, BulkReport
+from opis.store.dumps import OLD_JSONL_MAGIC, BackupError
 
 FORMATS = ("jsonl", "csv", "tei", "ris")
 MAGIC = "opis-export"
@@ -231,6 +232,10 @@ def import_archive(archive: Archive, path: Path, *, merge: bool = False,
     if not path.is_file():
         raise BulkError(f"no file at {path}")
     report = BulkReport("jsonl", path)
+    with path.open("rb") as f:
+        first = f.readline(4096)
+    if OLD_JSONL_MAGIC.encode() in first:
+        return _import_old_backup(archive, path, merge, report)
     try:
         # The archive's write lock and one transaction, nothing staged; the index is
         # rebuilt through the unit of work after the commit (a crash in between: the
@@ -243,6 +248,27 @@ def import_archive(archive: Archive, path: Path, *, merge: bool = False,
             archive_load.load(session, f, path, merge, report, progress)
     except UnicodeDecodeError as e:
         raise BulkError(f"{path} is not UTF-8 text ({e.reason})") from None
+    report.indexed = archive.reindex()
+    return report
+
+
+def _import_old_backup(archive: Archive, path: Path, merge: bool,
+                       report: BulkReport) -> BulkReport:
+    """A JSON Lines backup of an opis from before the one archive format holds every
+    table row for row, accounts included: it can only fill an archive with nothing in
+    it, not even an account, or it would replace what is there."""
+    with archive.writes.lock:
+        with archive.db.primary_sessions() as session:
+            empty = archive_load.is_empty(session, accounts=True)
+        if merge or not empty:
+            raise BulkError(f"{path} is a backup of an older opis (opis-backup), which "
+                            "replaces a whole archive: import it into a new database "
+                            "without --merge, or use 'opis restore'")
+        try:
+            dumps.jsonl_restore(archive.db, path)
+        except BackupError as e:
+            raise BulkError(str(e)) from None
+    report.add("backup tables")
     report.indexed = archive.reindex()
     return report
 

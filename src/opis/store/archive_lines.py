@@ -1,8 +1,9 @@
 """opis's lossless archive format on the database side: one JSON object per line (records
 with their ids, status, timestamps, versions and content hashes, their marks and
 mentions, the authority file with every spelling, the glossary, collections in their
-order, revisions, the audit log, and accounts when asked for), written from one read
-snapshot and loaded in the caller's transaction with every line checked first.
+order, revisions, the audit log, accounts when asked for, and in a backup the server's
+settings and embeddings), written from one read snapshot and loaded in the caller's
+transaction with every line checked first.
 ``services/bulk.py`` names the files and the formats made for people."""
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from typing import Any, TextIO
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, selectinload
 
+import opis.store.passage_tables  # noqa: F401 - registers the passage tables on Base
 from opis.model import Record
 from opis.store.account_tables import AuditRow, TokenRow, UserRow
 from opis.store.db import Database
 from opis.store.records import to_record
+from opis.store.row_codec import encode_row
 from opis.store.tables import (
+    Base,
     CollectionItemRow,
     CollectionRow,
     EntityRow,
@@ -33,6 +37,11 @@ from opis.store.tables import (
 )
 
 MAGIC = "opis-export"
+# What a backup carries besides the archive and its accounts, row for row: the session
+# signing key and other settings, and the embeddings (costly to compute again). Signed-in
+# sessions, login throttling and the index journal are left behind: a restore starts
+# everyone signed out and rebuilds the index.
+SERVER_TABLES = ("settings", "passages", "passage_log", "embedded_records")
 VERSION = 1
 PUBLISHED = "published"
 _CHUNK = 500
@@ -131,9 +140,15 @@ def published(session: Session, ids: list[str] | None) -> Iterator[Record]:
 
 
 def write(session: Session, f: TextIO, report: BulkReport, ids: list[str] | None,
-                 query: str | None, include_accounts: bool) -> None:
+          query: str | None, include_accounts: bool, server_state: bool = False) -> None:
+    """The archive (or the records ``ids`` names, their history and the names they
+    mention) as lines; ``include_accounts`` adds users and tokens, ``server_state`` (a
+    backup) also the server's settings and the embedded passages, as ``row`` lines."""
+    include_accounts = include_accounts or server_state
     header: dict[str, Any] = {"version": VERSION, "schema": _schema_revision(session),
                               "accounts": include_accounts}
+    if server_state:
+        header["server_state"] = True
     if query is not None:
         header["query"] = query
     f.write(_line(MAGIC, header))
@@ -220,8 +235,19 @@ def write(session: Session, f: TextIO, report: BulkReport, ids: list[str] | None
                                 "scopes": t.scopes, "token_hash": t.token_hash,
                                 "created_at": _ts(t.created_at),
                                 "last_used_at": _ts(t.last_used_at),
-                                "revoked_at": _ts(t.revoked_at)}))
+                                "revoked_at": _ts(t.revoked_at),
+                                "expires_at": _ts(t.expires_at)}))
         report.add("tokens")
+    if not server_state:
+        return
+    tables = Base.metadata.tables
+    for name in SERVER_TABLES:
+        table = tables[name]
+        order = list(table.primary_key.columns) or list(table.c)
+        for values in session.execute(select(table).order_by(*order)
+                                      .execution_options(yield_per=500)).mappings():
+            f.write(_line("row", {"table": name, "row": encode_row(values)}))
+            report.add(name.replace("_", " "))
 
 
 def _mentioned(session: Session, record_ids: list[str]) -> set[str]:

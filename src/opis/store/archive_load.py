@@ -5,21 +5,32 @@ caller's transaction in batches."""
 
 from __future__ import annotations
 
+import binascii
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from opis.model import Record
-from opis.store.account_tables import AuditRow, TokenRow, UserRow
-from opis.store.archive_lines import MAGIC, PUBLISHED, VERSION, BulkError, BulkReport
+from opis.store.account_tables import AuditRow, SettingRow, TokenRow, UserRow
+from opis.store.archive_lines import (
+    MAGIC,
+    PUBLISHED,
+    SERVER_TABLES,
+    VERSION,
+    BulkError,
+    BulkReport,
+)
+from opis.store.passage_tables import EmbeddedRow, PassageLogRow, PassageRow
 from opis.store.records import content_hash, put_record
+from opis.store.row_codec import decode_row, reset_sequences
 from opis.store.tables import (
+    Base,
     CollectionItemRow,
     CollectionRow,
     EntityRow,
@@ -28,6 +39,9 @@ from opis.store.tables import (
     RevisionRow,
     VariantRow,
 )
+
+_ROW_TYPES: dict[str, Any] = {"settings": SettingRow, "passages": PassageRow,
+                              "passage_log": PassageLogRow, "embedded_records": EmbeddedRow}
 
 # -- import --------------------------------------------------------------------------------
 
@@ -84,8 +98,9 @@ class _Importer:
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             "entity": self.entity, "glossary": self.glossary_entry, "record": self.record,
             "revision": self.revision, "collection": self.collection, "audit": self.audit,
-            "user": self.user, "token": self.token,
+            "user": self.user, "token": self.token, "row": self.row,
         }
+        self.rows = 0
 
     def add(self, obj: dict[str, Any]) -> None:
         kind = obj.get("type")
@@ -295,17 +310,52 @@ class _Importer:
                        scopes=_need(obj, "scopes", str), token_hash=digest,
                        created_at=_when(obj, "created_at"),
                        last_used_at=_when(obj, "last_used_at", optional=True),
-                       revoked_at=_when(obj, "revoked_at", optional=True))
+                       revoked_at=_when(obj, "revoked_at", optional=True),
+                       expires_at=_when(obj, "expires_at", optional=True))
         _check_length(TokenRow.__table__, {"label": row.label, "scopes": row.scopes,
                                            "token_hash": digest})
         self.session.add(row)
         self.report.add("tokens")
 
 
-def is_empty(session: Session) -> bool:
-    """No archive content. Accounts and the audit log do not count: an administrator made
-    with ``opis user add`` before the import leaves both behind."""
-    for row_type in (RecordRow, EntityRow, CollectionRow, GlossaryRow, RevisionRow):
+    def row(self, obj: dict[str, Any]) -> None:
+        """A row of a table a backup carries as it is (settings, embeddings)."""
+        name = _need(obj, "table", str)
+        if name not in SERVER_TABLES:
+            raise _LineError(f"table {name!r} is not one an opis backup carries")
+        table = Base.metadata.tables[name]
+        values = _need(obj, "row", dict)
+        try:
+            row = decode_row(table, values)
+        except (ValueError, TypeError, binascii.Error) as e:
+            raise _LineError(f"a {name} row has a value of the wrong kind ({e})") from None
+        missing = [c.name for c in table.primary_key.columns if row.get(c.name) is None]
+        if missing:
+            raise _LineError(f"a {name} row lacks {', '.join(missing)}")
+        _check_length(table, row)
+        key = tuple(row[c.name] for c in table.primary_key.columns)
+        if self.session.get(_ROW_TYPES[name], key if len(key) > 1 else key[0]) is not None:
+            if not self.merge:
+                raise _LineError(f"this {name} row exists already (use --merge to keep it)")
+            self.report.skip(name.replace("_", " "))
+            return
+        self.session.execute(insert(table), [row])
+        self.rows += 1
+        self.report.add(name.replace("_", " "))
+
+
+def clear(session: Session) -> None:
+    """Delete every row of every opis table, children first: a restore starts here, in
+    the transaction that loads the backup."""
+    for table in reversed(Base.metadata.sorted_tables):
+        session.execute(delete(table))
+
+
+def is_empty(session: Session, accounts: bool = False) -> bool:
+    """No archive content. Accounts and the audit log count only with ``accounts``:
+    an administrator made with ``opis user add`` before an import leaves both behind."""
+    kinds: tuple[Any, ...] = (RecordRow, EntityRow, CollectionRow, GlossaryRow, RevisionRow)
+    for row_type in kinds + ((UserRow,) if accounts else ()):
         if session.scalar(select(func.count()).select_from(row_type)):
             return False
     return True
@@ -347,6 +397,8 @@ def load(session: Session, f: TextIO, path: Path, merge: bool, report: BulkRepor
         except SQLAlchemyError as e:  # handlers leave nothing of earlier lines
             _refused(e, path, n, n)        # pending, so this line is the one
     _flush(session, path, batch_start, n)
+    if importer.rows and session.get_bind().dialect.name == "postgresql":
+        reset_sequences(session.connection())  # the rows came with their ids
     if not seen_header:
         raise BulkError(f"{path} is empty: not an opis export")
 

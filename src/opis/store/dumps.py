@@ -1,30 +1,30 @@
 """The database side of backups: SQLite's online backup API, ``pg_dump``/``pg_restore``
-of the database's schema, and opis's portable JSON Lines dump of every table, restored
-in one transaction. ``services/backup.py`` chooses among them and carries the
-attachment files beside them."""
+of the database's schema, and the restore of JSON Lines backups written before opis had
+one lossless archive format (``opis-backup``: every table row for row); new JSON Lines
+backups are that format (``store/archive_lines.py``). ``services/backup.py`` chooses
+among them and carries the attachment files beside them."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, DateTime, LargeBinary, Table, delete, insert, select, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import Table, delete, insert, text
+from sqlalchemy.engine import make_url
 
 import opis.store.account_tables  # noqa: F401 - registers the account tables on Base
 import opis.store.passage_tables  # noqa: F401 - and the embedded passages
 from opis.store.db import Database
+from opis.store.row_codec import decode_row, reset_sequences
 from opis.store.tables import Base
 
-JSONL_MAGIC = "opis-backup"
+OLD_JSONL_MAGIC = "opis-backup"  # row-for-row dumps of opis before the one archive format
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
 
@@ -120,61 +120,10 @@ def pg_restore(db: Database, path: Path) -> None:
         os.unlink(list_file)
 
 
-# -- JSONL, for either database ----------------------------------------------------------------
+# -- JSONL backups of opis before the one archive format (restore only) --------------
 
 def _tables() -> list[Table]:
     return list(Base.metadata.sorted_tables)
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    return value
-
-
-def _decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for name, value in row.items():
-        if name not in table.c:
-            continue  # a column a later opis dropped
-        kind = table.c[name].type
-        if value is not None and isinstance(kind, DateTime):
-            value = datetime.fromisoformat(value)
-        elif value is not None and isinstance(kind, Date):
-            value = date.fromisoformat(value)
-        elif value is not None and isinstance(kind, LargeBinary):
-            value = base64.b64decode(value)
-        out[name] = value
-    return out
-
-
-def _schema_revision(conn: Connection) -> str | None:
-    try:
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except Exception:  # no alembic table: an empty database
-        return None
-
-
-def jsonl_dump(db: Database, target: Path) -> None:
-    with db.engine.connect() as conn:
-        if db.dialect == "postgresql":
-            conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-        else:
-            conn.exec_driver_sql("BEGIN")  # one read snapshot for every table
-        header = {"format": JSONL_MAGIC, "version": 1, "schema": _schema_revision(conn),
-                  "created": datetime.now().astimezone().isoformat(),
-                  "tables": [t.name for t in _tables()]}
-        with target.open("w", encoding="utf-8") as f:
-            f.write(json.dumps(header) + "\n")
-            for table in _tables():
-                order = list(table.primary_key.columns) or list(table.c)
-                for row in conn.execute(select(table).order_by(*order)).mappings():
-                    f.write(json.dumps({"t": table.name,
-                                        "r": {k: _encode(v) for k, v in row.items()}},
-                                       ensure_ascii=False) + "\n")
-        conn.rollback()
 
 
 def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -190,7 +139,7 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 def jsonl_restore(db: Database, path: Path) -> None:
     rows = _read_jsonl(path)
     header = next(rows, None)
-    if not header or header.get("format") != JSONL_MAGIC:
+    if not header or header.get("format") != OLD_JSONL_MAGIC:
         raise BackupError(f"{path} is not an opis JSONL backup")
     tables = {t.name: t for t in _tables()}
     batch: dict[str, list[dict[str, Any]]] = {}
@@ -211,24 +160,10 @@ def jsonl_restore(db: Database, path: Path) -> None:
             if name != current and current is not None:
                 flush(current)
             current = name
-            batch.setdefault(name, []).append(_decode(tables[name], item["r"]))
+            batch.setdefault(name, []).append(decode_row(tables[name], item["r"]))
             if len(batch[name]) >= 500:
                 flush(name)
         for name in list(batch):
             flush(name)
         if db.dialect == "postgresql":
-            _reset_sequences(conn)
-
-
-def _reset_sequences(conn: Connection) -> None:
-    """Rows came with their ids: move each id sequence past the largest one restored."""
-    quote = conn.dialect.identifier_preparer.quote
-    for table in _tables():
-        pk = list(table.primary_key.columns)
-        if len(pk) != 1:
-            continue
-        seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
-                           {"t": table.name, "c": pk[0].name}).scalar()
-        if seq:
-            conn.execute(text(f"SELECT setval(:s, coalesce((SELECT max({quote(pk[0].name)}) "
-                              f"FROM {quote(table.name)}), 0) + 1, false)"), {"s": seq})
+            reset_sequences(conn)
