@@ -175,3 +175,27 @@ def test_the_rule_catches_an_arrow_against_the_flow(tmp_path, source, bad):
         assert violations(fake), source
     finally:
         globals()["SRC"], globals()["PACKAGE"] = saved, saved_pkg
+
+
+def environment_reads(path: Path) -> list[str]:
+    """Places that read the process environment: ``os.environ`` loaded (not assigned),
+    ``os.getenv``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv") \
+                and isinstance(node.value, ast.Name) and node.value.id == "os":
+            out.append(f"{name_of(path)}:{node.lineno}")
+    assigned = {f"{name_of(path)}:{n.lineno}" for n in ast.walk(tree)
+                if isinstance(n, ast.Assign) and any(
+                    isinstance(t, ast.Subscript) and isinstance(t.value, ast.Attribute)
+                    and t.value.attr == "environ" for t in n.targets)}
+    return [where for where in out if where not in assigned]
+
+
+def test_only_config_reads_the_environment():
+    """Every OPIS_* setting is read and checked in opis/config.py; a command may set a
+    variable for the workers it starts, never read one itself."""
+    found = [w for p in modules() if name_of(p) != "opis/config.py"
+             for w in environment_reads(p)]
+    assert found == [], "\n".join(found)

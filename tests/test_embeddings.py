@@ -10,11 +10,11 @@ import pytest
 from opis.enrich.embeddings import (
     EmbedderError,
     UniversalSentenceEncoder,
-    load_embedder,
     record_passages,
     text_spans,
     units,
 )
+from opis.services.embedding import configured_embedder
 from semantic_fixtures import HashingEmbedder, record
 
 MIXED = [
@@ -66,7 +66,7 @@ def test_notes_are_passages_and_the_digest_follows_text_and_model():
 
 def test_a_local_model_is_plugged_by_setting(monkeypatch):
     monkeypatch.setenv("OPIS_EMBEDDER", "semantic_fixtures:hashing")
-    model = load_embedder()
+    model = configured_embedder()
     assert isinstance(model, HashingEmbedder)
     vectors = model.embed(["Пхеньян", "Пхеньян", "Сеул"])
     assert vectors.dtype == np.float32 and vectors.shape == (3, 64)
@@ -83,7 +83,7 @@ def test_a_local_model_is_plugged_by_setting(monkeypatch):
 def test_a_bad_model_setting_is_named(monkeypatch, spec, says):
     monkeypatch.setenv("OPIS_EMBEDDER", spec)
     with pytest.raises(EmbedderError) as e:
-        load_embedder()
+        configured_embedder()
     assert "OPIS_EMBEDDER" in str(e.value) and says in str(e.value)
 
 

@@ -9,6 +9,8 @@ import pytest
 from opis.model import ArchivalReference
 from opis.readers import frus_sources
 from opis.readers.frus_sources import NARA_59, load_rules, parse
+from opis.services.archive import Archive
+from opis.services.ingest_report import frus_rules
 
 CASES = [
     ("Source: Department of State, Central Files, 795.00/6–2656. Secret. Drafted by Bennett",
@@ -85,12 +87,14 @@ def test_rules_from_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     rules.write_text('[[repository]]\npattern = "(?P<series>Frank L\\\\. Polk Papers)"\n'
                      'repository = "Yale University Library, Manuscripts and Archives"\n',
                      encoding="utf-8")
-    monkeypatch.setenv(frus_sources.ENV, str(rules))
-    got = parse("Frank L. Polk Papers")
+    monkeypatch.setenv("OPIS_FRUS_REPOSITORIES", str(rules))
+    configured = frus_rules()  # what an ingest hands the FRUS reader
+    got = parse("Frank L. Polk Papers", configured)
     assert got.reference is not None
     assert got.reference.repository == "Yale University Library, Manuscripts and Archives"
     assert got.reference.series == "Frank L. Polk Papers"
-    assert parse("File No. 861.00/1457").reference.repository == NARA_59  # built-ins stay
+    assert parse("File No. 861.00/1457", configured).reference.repository == NARA_59
+    assert parse("Frank L. Polk Papers").reference.repository is None  # not configured
 
 
 def test_a_bad_rules_file_is_named(tmp_path: Path) -> None:
@@ -101,3 +105,51 @@ def test_a_bad_rules_file_is_named(tmp_path: Path) -> None:
     rules.write_text('[{"repository": "X"}]', encoding="utf-8")
     with pytest.raises(ValueError, match=r"entry 1 needs a 'pattern'"):
         load_rules(rules)
+
+
+VOLUME = """<?xml version="1.0" encoding="UTF-8"?>
+<TEI xmlns="http://www.tei-c.org/ns/1.0" xml:id="frus1919Test">
+<teiHeader><fileDesc><titleStmt><title type="complete">Test volume</title></titleStmt>
+<publicationStmt><idno type="frus">frus1919Test</idno></publicationStmt>
+<sourceDesc><p/></sourceDesc></fileDesc></teiHeader>
+<text><body><div type="document" xml:id="d1" n="1">
+<head>Memorandum by the Counselor (Polk)<note n="1" type="source">Source: Frank L. Polk
+Papers. Secret.</note></head>
+<p>Mr. Dvořák’s “note” on Ким Ир Сен (김일성, 金日成) was read.</p>
+</div></body></text></TEI>
+"""
+
+
+def test_an_ingest_places_source_notes_by_the_configured_rules(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = tmp_path / "frus-repositories.toml"
+    rules.write_text('[[repository]]\npattern = "(?P<series>Frank L\\\\. Polk Papers)"\n'
+                     'repository = "Yale University Library, Manuscripts and Archives"\n',
+                     encoding="utf-8")
+    volume = tmp_path / "frus1919Test.xml"
+    volume.write_text(VOLUME, encoding="utf-8")
+    monkeypatch.setenv("OPIS_FRUS_REPOSITORIES", str(rules))
+    archive = Archive(str(tmp_path / "a.db"))
+    report = archive.ingest([volume])
+    assert report.added == ["frus1919Test-d1"], report.failed
+    record = archive.get("frus1919Test-d1")
+    assert record.archival_reference.repository == \
+        "Yale University Library, Manuscripts and Archives"
+    assert record.classification == "Secret"
+    archive.close()
+
+
+def test_a_bad_rules_setting_stops_the_ingest_before_it_starts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from opis.cli import app
+
+    rules = tmp_path / "rules.json"
+    rules.write_text('[{"pattern": "(unclosed", "repository": "X"}]', encoding="utf-8")
+    volume = tmp_path / "frus1919Test.xml"
+    volume.write_text(VOLUME, encoding="utf-8")
+    monkeypatch.setenv("OPIS_FRUS_REPOSITORIES", str(rules))
+    result = CliRunner().invoke(app, ["ingest", str(volume), "--db", str(tmp_path / "a.db")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "rules.json: entry 1: bad pattern" in " ".join(result.output.split())

@@ -34,6 +34,7 @@ def stalling_reader(tmp_path, monkeypatch):
     folder.mkdir()
     (folder / "opis_stalling_reader.py").write_text(READER, encoding="utf-8")
     monkeypatch.syspath_prepend(str(folder))  # the spawned worker gets this sys.path
+    isolated.shutdown()  # a worker an earlier test left running has the old sys.path
     yield "opis_stalling_reader"
     isolated.shutdown()
     sys.modules.pop("opis_stalling_reader", None)

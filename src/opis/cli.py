@@ -21,11 +21,13 @@ from opis.cli_common import open_archive as _open
 from opis.config import (
     REPLICAS_ENV,
     ReplicaError,
+    SettingsError,
     allowed_hosts,
     base_url,
     default_database,
     replica_urls,
     resolve_database,
+    settings,
     shown_database,
 )
 from opis.search.base import SearchRequest
@@ -41,9 +43,16 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 @app.callback()
 def global_options(db: DbOption = None) -> None:
     """`opis --db URL COMMAND ...` means the same as `opis COMMAND ... --db URL` (a --db
-    after the command still wins)."""
+    after the command still wins). Every OPIS_* setting is checked before any command
+    runs: a bad one is named, and nothing starts."""
     if db:
         os.environ["OPIS_DATABASE"] = db
+    try:
+        settings()
+    except SettingsError as e:
+        err.print(f"[red]{e}[/red] (docs/deployment.md#settings)", highlight=False,
+                  soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -152,12 +161,12 @@ def embed(db: DbOption = None,
     from opis.services.embedding import (
         EmbedderError,
         EmbedProgress,
+        configured_embedder,
         embed_archive,
-        load_embedder,
     )
 
     try:
-        model = load_embedder()
+        model = configured_embedder()
     except EmbedderError as e:
         err.print(f"[red]{e}[/red]", highlight=False)
         raise typer.Exit(2) from None

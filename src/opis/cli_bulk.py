@@ -40,7 +40,7 @@ def export_cmd(
         err.print("[red]--include-accounts goes with --format jsonl only[/red]")
         raise typer.Exit(2)
     try:  # --base-url gets the check OPIS_BASE_URL gets at startup
-        site = config.base_url({"OPIS_BASE_URL": base_url} if base_url else None)
+        site = config.site_address(base_url.strip()) if base_url else config.base_url()
     except ValueError as e:
         err.print(f"[red]{e}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None

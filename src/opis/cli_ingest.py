@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from opis.cli_common import DbOption, console, err
 from opis.cli_common import open_archive as _open
 from opis.config import resolve_database, shown_database
-from opis.services.ingest import IngestProgress, IngestReport, reader_limits
+from opis.services.ingest_report import IngestProgress, IngestReport, reader_limits
 
 
 def ingest(paths: Annotated[list[Path] | None, typer.Argument(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import math
-import os
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -102,12 +101,13 @@ _default: Embedder | None = None
 _default_lock = threading.Lock()
 
 
-def load_embedder(spec: str | None = None) -> Embedder:
-    """The model ``spec`` names (``module:factory``), else ``OPIS_EMBEDDER``'s, else the
-    bundled default. The factory is called with no arguments and must return an
-    ``Embedder``; anything else is an ``EmbedderError`` naming the setting."""
+def load_embedder(spec: str = "") -> Embedder:
+    """The model ``spec`` names (``module:factory``, the ``OPIS_EMBEDDER`` setting the
+    services hand over), else the bundled default. The factory is called with no
+    arguments and must return an ``Embedder``; anything else is an ``EmbedderError``
+    naming the setting."""
     global _default
-    spec = (spec if spec is not None else os.environ.get(EMBEDDER_ENV, "")).strip()
+    spec = spec.strip()
     if not spec:
         with _default_lock:
             if _default is None:

@@ -18,7 +18,7 @@ from types import ModuleType
 
 from opis.model import Record
 from opis.model.entity import Collection
-from opis.readers import isolated
+from opis.readers import frus_sources, isolated
 from opis.readers.base import Item, LimitError, ReadError, Rejected
 from opis.readers.limits import MB, Limits
 
@@ -47,13 +47,15 @@ def reader_for(path: Path) -> ModuleType:
     raise ReadError(path, "unknown format: not a file opis can read", line=None)
 
 
-def read_path(path: Path, limits: Limits | None = None,
-              encoding: str | None = None) -> Iterator[Item | Rejected]:
-    """The items of one source file, within ``limits`` (read from the environment when
-    not given); text sources in ``encoding`` when the curator names one. A record
+def read_path(path: Path, limits: Limits | None = None, encoding: str | None = None,
+              frus_rules: tuple[frus_sources.Rule, ...] | None = None,
+              ) -> Iterator[Item | Rejected]:
+    """The items of one source file, within ``limits`` (the defaults when not given);
+    text sources in ``encoding`` when the curator names one; FRUS source notes read with
+    ``frus_rules`` (the built-in repositories when not given). A record
     that cannot be stored (over a limit, unreadable) is yielded as ``Rejected`` in its
     place; a file over one (its size, its pages, the memory reading it takes) raises LimitError."""
-    limits = limits or Limits.from_env()
+    limits = limits or Limits()
     size = path.stat().st_size
     if size > limits.file_bytes:
         raise limits.error(path, "file_mb", f"file is {size / MB:.1f} MB")
@@ -66,6 +68,8 @@ def read_path(path: Path, limits: Limits | None = None,
             kwargs["limits"] = limits
         if encoding and "encoding" in _parameters(module):
             kwargs["encoding"] = encoding
+        if frus_rules is not None and "frus_rules" in _parameters(module):
+            kwargs["frus_rules"] = frus_rules
         items = module.read(path, **kwargs)
     checked = getattr(module, "CHECKS_LIMITS", False)  # it checks each record with its line
     refused: set[str] = set()

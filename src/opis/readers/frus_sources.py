@@ -19,7 +19,6 @@ Pure text handling; the configuration file is read once per process.
 from __future__ import annotations
 
 import json
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from opis.model import ArchivalReference
 
 NARA_59 = "National Archives, RG 59, General Records of the Department of State"
 NARA_256 = "National Archives, RG 256, Records of the American Commission to Negotiate Peace"
-ENV = "OPIS_FRUS_REPOSITORIES"
+ENV = "OPIS_FRUS_REPOSITORIES"  # the setting naming a rules file (opis.config reads it)
 CLASSIFICATIONS = (
     "Top Secret", "Secret", "Confidential", "Limited Official Use", "Official Use Only",
     "Strictly Confidential", "Private and Confidential", "Restricted",
@@ -184,7 +183,7 @@ def locate(location: str, rules: tuple[Rule, ...] | None = None) -> ArchivalRefe
     text and no repository: better none than a wrong one."""
     if not location or location.startswith(("[", "(")):
         return None
-    for rule in rules if rules is not None else configured_rules():
+    for rule in rules if rules is not None else REPOSITORIES:
         m = rule.regex.match(location)
         if not m:
             continue
@@ -202,9 +201,11 @@ def _title_case(value: str) -> str:
     return next((c for c in CLASSIFICATIONS if c.lower() == value.lower()), value)
 
 
-def configured_rules() -> tuple[Rule, ...]:
-    """The rules of ``$OPIS_FRUS_REPOSITORIES`` (tried first), then :data:`REPOSITORIES`."""
-    return _load(os.environ.get(ENV, "").strip())
+def rules_from(path: str) -> tuple[Rule, ...]:
+    """The rules of the file at ``path`` (``OPIS_FRUS_REPOSITORIES``, tried first), then
+    :data:`REPOSITORIES`; the built-ins alone when ``path`` is empty. ValueError names a
+    bad file and entry."""
+    return _load(path.strip())
 
 
 @lru_cache(maxsize=4)

@@ -37,7 +37,7 @@ def read(path: Path, limits: Limits | None = None,
     """Yield the one Record a scan holds; raise ReadError when the image cannot be read
     and LimitError when it is over a limit. ``on_page(n)`` is told each page first."""
     path = Path(path)
-    limits = limits or Limits.from_env()
+    limits = limits or Limits()
     sidecar = load_sidecar(path, limits)
     explicit = sidecar.meta.get("ocr_language")
     ocr: Ocr | None = None

@@ -3,7 +3,8 @@
 A hostile or broken file (a PDF whose stream inflates to gigabytes, a JSON field
 nested 900 levels deep, a PNG that claims 100,000 × 100,000 pixels) must fail alone,
 with a message naming the file, the place and the limit, while the ingest goes on.
-Every limit is here, read once per ingest from its ``OPIS_MAX_...`` variable; the
+Every limit is here, read once per ingest from its ``OPIS_MAX_...`` variable (the services hand the
+values ``opis.config`` read); the
 defaults are the largest real record of the test corpus times a wide margin (the
 table and the reasons are in docs/ingest.md). Pure: no file is read here.
 """
@@ -11,7 +12,7 @@ table and the reasons are in docs/ingest.md). Pure: no file is read here.
 from __future__ import annotations
 
 import math
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -38,9 +39,9 @@ class Limits:
     page_seconds: float = 300  # a PDF or scan page (OCR included) read without progress
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
-        """The defaults, each replaced by its ``OPIS_MAX_...`` variable when set."""
-        env = os.environ if environ is None else environ
+    def from_env(cls, env: Mapping[str, str]) -> Limits:
+        """The defaults, each replaced by its ``OPIS_MAX_...`` variable when ``env`` (the
+        values ``opis.config`` read) sets it; ValueError names a bad one."""
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(ENV[f.name], "").strip()

@@ -106,7 +106,7 @@ def read(path: Path, limits: Limits | None = None,
          encoding: str | None = None) -> Iterator[Item]:
     """Yield the one Record a front-matter document holds (in ``encoding`` if given)."""
     path = Path(path)
-    limits = limits or Limits.from_env()
+    limits = limits or Limits()
     try:
         raw = path.read_bytes()
     except OSError as e:

@@ -288,7 +288,7 @@ def sidecar_path(path: Path) -> Path | None:
 
 def load_sidecar(path: Path, limits: Limits | None = None) -> Sidecar:
     """The sidecar of ``path`` if there is one (YAML or JSON mapping), else an empty one."""
-    limits = limits or Limits.from_env()
+    limits = limits or Limits()
     found = sidecar_path(path)
     if found is None:
         return Sidecar(None, {}, {})

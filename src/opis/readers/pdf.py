@@ -48,7 +48,7 @@ def read(path: Path, limits: Limits | None = None,
     and LimitError for one over a limit. ``on_page(n)`` is told each page before it
     is parsed, so a reader process that dies can be reported with its page."""
     path = Path(path)
-    limits = limits or Limits.from_env()
+    limits = limits or Limits()
     sidecar = load_sidecar(path, limits)
     explicit = sidecar.meta.get("ocr_language")
     ocr: Ocr | None = None

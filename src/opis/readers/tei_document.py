@@ -47,8 +47,9 @@ _DAY = re.compile(r"^(\d{4}(?:-\d{2}(?:-\d{2})?)?)")
 class VolumeState:
     """What reading one document needs from its volume, and the documents seen so far."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, frus_rules: tuple[frus_sources.Rule, ...] | None = None):
         self.path = path
+        self.frus_rules = frus_rules  # where source notes place their archives
         self.volume_id: str | None = None
         self.header: dict[str, Any] = {}
         self.record_ids: list[str] = []
@@ -163,7 +164,7 @@ class VolumeState:
         if source_el is not None:
             source_note = inline_text(source_el, keep_notes=True) or None
             if source_note:
-                parsed = frus_sources.parse(source_note)
+                parsed = frus_sources.parse(source_note, self.frus_rules)
         extra["notes"] = doc.notes
         extra["page_breaks"] = doc.page_breaks
         if start_page:

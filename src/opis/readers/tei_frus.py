@@ -61,16 +61,13 @@ def sniff(path: Path, head: bytes) -> bool:
     return b"<TEI" in head or TEI_NS.encode() in head
 
 
-def read(path: Path) -> Iterator[Item | Rejected]:
+def read(path: Path, frus_rules: tuple[frus_sources.Rule, ...] | None = None,
+         ) -> Iterator[Item | Rejected]:
     """Yield glossary entries, persons, records and the volume, in file order; a document
     that cannot be stored is yielded as ``Rejected`` in its place and the volume reads on."""
     path = Path(path)
     _check_prolog(path)
-    try:
-        frus_sources.configured_rules()  # a bad OPIS_FRUS_REPOSITORIES file: said once
-    except ValueError as e:
-        raise ReadError(path, str(e)) from None
-    yield from _Volume(path).items()
+    yield from _Volume(path, frus_rules).items()
 
 
 def _check_prolog(path: Path) -> None:

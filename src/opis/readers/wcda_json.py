@@ -82,7 +82,7 @@ def read(path: Path, limits: Limits | None = None,
     """Yield one Record per source record, or Rejected in the place of one that cannot
     be stored; raise ReadError only when the file itself cannot be read on."""
     path = Path(path)
-    limits = limits or Limits.from_env()
+    limits = limits or Limits()
     if path.suffix.lower() in (".jsonl", ".ndjson") and not _starts_array(path):
         yield from _records(path, _stream_json_lines(path, limits), "wcda-json", "utf-8",
                             limits)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 
+from opis.config import settings
 from opis.store import accounts as store
 from opis.store.accounts import FailureCounts, Token
 
@@ -32,8 +32,6 @@ ACCOUNT_WINDOW = timedelta(hours=24)  # how long a failure counts for the accoun
 ACCOUNT_FREE = 10  # per account for all clients without its device cookie, then delays
 ACCOUNT_MAX_DELAY = 300  # seconds: the longest that growing delay gets
 # Sessions end when idle this long, and in any case this long after login.
-SESSION_IDLE = timedelta(hours=4)
-SESSION_LIFETIME = timedelta(hours=24)
 SESSION_TOUCH = timedelta(minutes=1)  # last-seen is written at most this often
 
 
@@ -86,9 +84,9 @@ def password_hasher() -> PasswordHasher:
     """Argon2id with argon2-cffi's defaults (64 MiB, 3 passes: RFC 9106's second
     recommendation); ``OPIS_ARGON2_MEMORY_KIB`` and ``OPIS_ARGON2_TIME_COST`` tune it for
     small machines. Existing hashes keep verifying and are upgraded at the next login."""
-    memory = int(os.environ.get("OPIS_ARGON2_MEMORY_KIB", "65536"))
-    passes = int(os.environ.get("OPIS_ARGON2_TIME_COST", "3"))
-    return PasswordHasher(time_cost=passes, memory_cost=memory)
+    found = settings()
+    return PasswordHasher(time_cost=found.argon2_time_cost,
+                          memory_cost=found.argon2_memory_kib)
 
 
 def hash_token(token: str) -> str:

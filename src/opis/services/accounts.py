@@ -17,7 +17,6 @@ lock, before its password is checked, so parallel attempts cannot slip past the 
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from opis.config import SESSION_IDLE, settings
 from opis.services.account_rules import (
     ACCOUNT_WINDOW,
     ADDRESS_LIMIT,
@@ -36,8 +36,6 @@ from opis.services.account_rules import (
     NAME_RE,
     ROLES,
     SCOPES,
-    SESSION_IDLE,
-    SESSION_LIFETIME,
     SESSION_TOUCH,
     TOKEN_PREFIX,
     AccountError,
@@ -70,10 +68,8 @@ class Accounts:
         self._dummy_hash: str | None = None
         self._secret: str | None = None
         # OPIS_SESSION_IDLE_MINUTES / OPIS_SESSION_HOURS tune how long sessions last.
-        self.session_idle = timedelta(minutes=float(os.environ.get(
-            "OPIS_SESSION_IDLE_MINUTES", SESSION_IDLE.total_seconds() / 60)))
-        self.session_lifetime = timedelta(hours=float(os.environ.get(
-            "OPIS_SESSION_HOURS", SESSION_LIFETIME.total_seconds() / 3600)))
+        self.session_idle = settings().session_idle
+        self.session_lifetime = settings().session_lifetime
 
     # -- users ----------------------------------------------------------------------------
 
@@ -384,7 +380,7 @@ class Accounts:
         every worker (and every restart) signs sessions alike."""
         if self._secret:
             return self._secret
-        env = os.environ.get("OPIS_SECRET_KEY")
+        env = settings().secret_key
         if env:
             self._secret = env
             return env

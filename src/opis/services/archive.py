@@ -23,7 +23,8 @@ from opis.search.base import SearchEngine, SearchRequest
 from opis.services.attachments import AttachmentStore, Served
 from opis.services.collections import Collections
 from opis.services.entities import Entities
-from opis.services.ingest import Ingest, IngestProgress, IngestReport, Intake
+from opis.services.ingest import Ingest, Intake
+from opis.services.ingest_report import IngestProgress, IngestReport
 from opis.services.records import Records, TimedResult
 from opis.services.unit_of_work import UnitOfWork
 from opis.store import maintenance

@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 
 import filetype
 
-from opis.config import data_dir
+from opis.config import data_dir, settings
 from opis.model import Record
 
 HASH_LENGTH = 64
@@ -79,8 +79,7 @@ class AllowedFiles:
         folder with everything below it; plus ``roots`` and ``$OPIS_ATTACHMENT_ROOTS``."""
         files: set[Path] = set()
         folders = [Path(r).resolve() for r in roots]
-        folders += [Path(r).resolve() for r in os.environ.get(ROOTS_ENV, "").split(os.pathsep)
-                    if r.strip()]
+        folders += [r.resolve() for r in settings().attachment_roots]
         for p in paths:
             resolved = Path(p).resolve()
             if resolved.is_dir():
@@ -169,7 +168,7 @@ class AttachmentStore:
     def for_database(cls, sqlite_path: Path | None) -> AttachmentStore:
         if sqlite_path is not None:
             return cls(Path(str(sqlite_path) + ".files"))
-        return cls(Path(os.environ.get("OPIS_ATTACHMENTS") or data_dir() / "attachments"))
+        return cls(settings().attachments or data_dir() / "attachments")
 
     def path_for(self, sha256: str) -> Path | None:
         """Where the file with this hash is, if it is stored (the hash is checked for

@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opis.config import data_dir
+from opis.config import data_dir, settings
 from opis.enrich.embeddings import (  # EmbedderError, load_embedder: for the interfaces
     Embedder,
     EmbedderError,  # noqa: F401 - for the interfaces
-    load_embedder,
+    load_embedder,  # noqa: F401 - for the interfaces
     record_passages,
     stage_key,
 )
@@ -73,9 +73,16 @@ class EmbedReport:
                 if self.cpu_seconds > 0 else 0.0}
 
 
+def configured_embedder() -> Embedder:
+    """The model the settings name (``OPIS_EMBEDDER``), else the bundled one."""
+    return load_embedder(settings().embedder)
+
+
 def semantic_search(db: Database, embedder: Embedder | None = None) -> SemanticSearch:
-    """The vector search of ``db``, its snapshot where ``index_path`` puts it."""
-    return SemanticSearch(index_path(db.sqlite_path, db.url, data_dir()), embedder)
+    """The vector search of ``db``, its snapshot where ``index_path`` puts it; the model
+    loads when first asked for."""
+    return SemanticSearch(index_path(db.sqlite_path, db.url, data_dir()),
+                          embedder or configured_embedder)
 
 
 def embed_archive(db: Database, embedder: Embedder | None = None, *,
@@ -86,7 +93,7 @@ def embed_archive(db: Database, embedder: Embedder | None = None, *,
     """Embed every published record not embedded in its current version, forget the
     records gone since, and bring the vector index snapshot up to date. ``limit`` stops
     after that many records (what a background thread does a slice at a time)."""
-    model = embedder or load_embedder()
+    model = embedder or configured_embedder()
     started, cpu = time.perf_counter(), time.process_time()
     report = EmbedReport(model.name)
     with db.transaction() as session:

@@ -16,10 +16,25 @@ from opis.model import Record
 from opis.model.entity import Collection, Entity, GlossaryEntry
 from opis.model.record import RecordStatus, id_problem
 from opis.model.urls import web_address_problem
-from opis.readers import Item, Limits, ReadError, Rejected, discover, read_path, reader_process
+from opis.readers import (
+    Item,
+    Limits,
+    ReadError,
+    Rejected,
+    discover,
+    read_path,
+    reader_process,
+)
 from opis.readers.combine import combine
 from opis.readers.ocr import file_attachment
 from opis.services.attachments import NOTHING, AllowedFiles, AttachmentStore
+from opis.services.ingest_report import (
+    Failure,
+    IngestProgress,
+    IngestReport,
+    frus_rules,
+    reader_limits,
+)
 from opis.services.linking import FileContext, Linker
 from opis.services.pipeline import Extractor, Pending, collect_garbage, collection_paused
 from opis.services.reingest_guard import damage, what_changes
@@ -29,29 +44,6 @@ from opis.store import entities as entity_store
 from opis.store import records as store
 from opis.store.db import Database
 from opis.store.errors import DriverError
-
-
-@dataclass
-class Failure:
-    path: str
-    message: str
-    line: int | None = None
-    limit: str | None = None  # the OPIS_MAX_... variable of the reader limit it was over
-    record: str | None = None  # the record a flag is on (IngestReport.flagged)
-
-    @classmethod
-    def of(cls, error: ReadError) -> Failure:
-        return cls(error.path, error.message, error.line, getattr(error, "limit", None))
-
-    def __str__(self) -> str:
-        where = f"{self.path}, line {self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
-
-
-def reader_limits() -> Limits:
-    """The reader limits the environment sets (ValueError names a bad OPIS_MAX_...)."""
-    return Limits.from_env()
-
 
 BATCH_SIZE = 1000
 # An SQLite archive "a.db" is also "a.db-wal" and the rest: never attached, never read.
@@ -93,75 +85,6 @@ def _size(path: Path) -> int:
     except OSError:
         return 0
 
-
-@dataclass
-class IngestProgress:
-    files_total: int
-    bytes_total: int
-    started: float
-    files_done: int = 0
-    bytes_done: int = 0
-    records_done: int = 0
-    path: Path | None = None
-
-    @property
-    def rate(self) -> float:
-        """Records per second so far."""
-        elapsed = time.perf_counter() - self.started
-        return self.records_done / elapsed if elapsed > 0 else 0.0
-
-
-@dataclass
-class IngestReport:
-    dry_run: bool = False
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    failed: list[Failure] = field(default_factory=list)
-    # Stored, but without something the source asked for (an attachment outside the
-    # allowed folders, a javascript: source URL): each names the file, record and field.
-    warnings: list[Failure] = field(default_factory=list)
-    # Stored with a value the reader derived (a title from the dateline, an id from the
-    # document's position): one entry per flag, naming the file, line and record.
-    flagged: list[Failure] = field(default_factory=list)
-    # Updates not applied because they look damaged (reingest_guard): the stored record
-    # stays as it was; ``--force`` applies them.
-    held: list[Failure] = field(default_factory=list)
-    # A dry run's updates: which fields each would change (text lengths before/after).
-    changes: list[Failure] = field(default_factory=list)
-    seconds: float = 0.0
-    limits: Limits = field(default_factory=Limits)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    @property
-    def stored(self) -> int:
-        """Records in the archive after this ingest from its files (new, changed, same)."""
-        return len(self.added) + len(self.updated) + len(self.unchanged)
-
-    @property
-    def flagged_records(self) -> int:
-        return len({f.record for f in self.flagged})
-
-    def to_json(self) -> dict:
-        """The report as ``opis ingest --report FILE`` writes it."""
-        return {"dry_run": self.dry_run, "seconds": round(self.seconds, 3),
-                "added": len(self.added), "updated": len(self.updated),
-                "unchanged": len(self.unchanged), "stored": self.stored,
-                "flagged": self.flagged_records, "failed": len(self.failed),
-                "failures": [{"file": f.path, "line": f.line, "reason": f.message,
-                              "limit": f.limit} for f in self.failed],
-                "warnings": [{"file": f.path, "line": f.line, "reason": f.message}
-                             for f in self.warnings],
-                "flags": [{"file": f.path, "line": f.line, "record": f.record,
-                           "reason": f.message} for f in self.flagged],
-                "held": [{"file": f.path, "record": f.record, "reason": f.message}
-                         for f in self.held],
-                "limits": self.limits.to_json(),
-                "records": {"added": self.added, "updated": self.updated,
-                            "unchanged": self.unchanged}}
 
 class Ingest:
     """Writes what readers yield: ``put`` for items in hand, ``ingest`` for files."""
@@ -347,13 +270,13 @@ class Ingest:
         before any enrichment) and finishes the rest. A file that cannot be read is
         reported with its line; the batch in which the error lies stores nothing. A record
         over a reader limit (readers/limits.py) is reported alone and the rest of its
-        file is stored; the limits, read from the environment once, go in the report.
+        file is stored; the limits, read from the settings once, go in the report.
         Records attach only files inside ``paths`` (and ``attachment_roots``); text
         files are read in ``encoding`` when given (readers/encoding.py). An update
         that looks damaged (services/reingest_guard.py) is held, not applied, and listed
         in ``report.held``, unless ``force``.
         """
-        report = IngestReport(dry_run=dry_run, limits=limits or Limits.from_env())
+        report = IngestReport(dry_run=dry_run, limits=limits or reader_limits())
         started = time.perf_counter()
         allowed = self.intake(paths, roots=attachment_roots).allowed
         # A folder holding the archive itself: its index and store are not sources.
@@ -429,7 +352,7 @@ class Ingest:
                 store_batch(previous)
 
         try:
-            for item in read_path(path, report.limits, encoding):
+            for item in read_path(path, report.limits, encoding, frus_rules()):
                 if isinstance(item, Rejected):  # over a limit: reported, the file reads on
                     report.failed.append(Failure.of(item.error))
                     refused += 1
@@ -464,7 +387,7 @@ class Ingest:
         """One record from two files: the translation's text, with the original (a scan,
         a PDF, a transcription) beside it; both files kept as attachments (and nothing
         else but files inside ``attachment_roots``)."""
-        report = IngestReport(limits=limits or Limits.from_env())
+        report = IngestReport(limits=limits or reader_limits())
         started = time.perf_counter()
         intake = self.intake([translation, original], roots=attachment_roots,
                              base=translation.parent, source=str(translation))
@@ -472,7 +395,7 @@ class Ingest:
             pair = []
             for path in (translation, original):
                 with reader_process():
-                    items = list(read_path(path, report.limits))
+                    items = list(read_path(path, report.limits, frus_rules=frus_rules()))
                 for item in items:
                     if isinstance(item, Rejected):
                         raise item.error

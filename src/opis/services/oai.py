@@ -16,7 +16,6 @@ Choices worth knowing (docs/oai-pmh.md says them for harvesters):
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from urllib.parse import quote, unquote
 
 from lxml import etree
 
+from opis.config import settings
 from opis.model import Record
 from opis.names.authority import slug
 from opis.services.archive import Archive
@@ -126,15 +126,11 @@ class OaiConfig:
 
     @classmethod
     def from_env(cls) -> OaiConfig:
-        env = os.environ
-        emails = [e.strip() for e in env.get("OPIS_OAI_ADMIN_EMAIL", "").split(",") if e.strip()]
-        return cls(
-            repository_name=env.get("OPIS_OAI_REPOSITORY_NAME") or "opis",
-            repository_id=env.get("OPIS_OAI_REPOSITORY_ID") or None,
-            admin_emails=emails,
-            page_size=max(1, int(env.get("OPIS_OAI_PAGE_SIZE") or 100)),
-            token_lifetime=timedelta(hours=float(env.get("OPIS_OAI_TOKEN_HOURS") or 24)),
-        )
+        """The repository the settings (``OPIS_OAI_*``) describe."""
+        oai = settings().oai
+        return cls(repository_name=oai.repository_name, repository_id=oai.repository_id,
+                   admin_emails=list(oai.admin_emails), page_size=oai.page_size,
+                   token_lifetime=timedelta(hours=oai.token_hours))
 
 
 def decode_token(token: str, verb: str, now: datetime, signer: SignedJSON) -> Harvest:

@@ -212,7 +212,7 @@ def create_app_from_env(archive: Archive | None = None) -> FastAPI:
     # The model and the vector index load in the background, not on the first question.
     threading.Thread(target=archive.semantic.warm, args=(archive.db.sessions,),
                      name="opis-warm", daemon=True).start()
-    if os.environ.get("OPIS_READ_ONLY", "") not in ("", "0"):
+    if config.settings().read_only:
         message = READ_ONLY_SQLITE if archive.db.dialect == "sqlite" else READ_ONLY_MESSAGE
 
         async def read_only(request: Request, call_next: Any) -> Response:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -40,10 +39,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from opis.config import settings
 from opis.services.accounts import Accounts, Principal
 from opis.services.errors import ANSWERED, DatabaseError, database_unavailable
 from opis.web.guards import (
-    DEFAULT_MAX_BODY,
     BodyLimitMiddleware,
     SecurityHeadersMiddleware,
     sanitize_html,
@@ -454,7 +453,7 @@ def install_security(app: FastAPI, templates: Jinja2Templates, accounts: Account
     app.add_exception_handler(AuthProblem, auth_problem)
     for kind in ANSWERED:
         app.add_exception_handler(kind, database_error)
-    limit = max_body or int(os.environ.get("OPIS_MAX_BODY", DEFAULT_MAX_BODY))
+    limit = max_body or settings().max_body
     app.add_middleware(AuthMiddleware, templates=templates)  # innermost of the four
     app.add_middleware(SessionCookieMiddleware, max_age=lambda: sessions.max_age)
     app.add_middleware(BodyLimitMiddleware, limit=limit)
