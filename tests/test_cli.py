@@ -26,7 +26,7 @@ def test_ingest_search_show(tmp_path):
     data = json.loads(result.output)
     assert data["total"] == 1 and data["hits"][0]["id"] == "114165"
     assert "<mark>" in data["hits"][0]["snippet"]
-    assert data["facets"]["language"] == [{"value": "ru", "count": 1}]
+    assert data["facets"]["language"] == [{"value": "ru", "count": 1, "label": "Russian"}]
     result = run("show", "114165", "--db", db, "--json")
     record = json.loads(result.output)
     assert record["archival_reference"]["delo"] == "486"

@@ -35,6 +35,7 @@ from opis.services import reading
 from opis.services.archive import Archive
 from opis.services.export import FORMATS, UnknownFormatError, export
 from opis.services.records import record_json
+from opis.services.search_results import results_data
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="opis: publish, search and cite translated historical documents.")
@@ -80,14 +81,7 @@ def search(query: Annotated[str, typer.Argument(help='Words, "phrases", prefix*,
     archive.close()
     result = timed.result
     if as_json:
-        print(json.dumps({
-            "query": query, "mode": result.mode, "total": result.total,
-            "milliseconds": round(timed.milliseconds, 2),
-            "hits": [{"id": h.id, "title": h.title, "date": h.date, "score": h.score,
-                      "snippet": h.snippet, "matched": h.matched} for h in result.hits],
-            "facets": {k: [{"value": v, "count": n} for v, n in vs]
-                       for k, vs in result.facets.items()},
-        }, ensure_ascii=False, indent=2))
+        print(json.dumps(results_data(timed, query, mode), ensure_ascii=False, indent=2))
         return
     table = Table(title=f"{result.total} records ({timed.milliseconds:.1f} ms, {result.mode})")
     table.add_column("id")

@@ -25,7 +25,7 @@ from opis.services.records import record_json
 from opis.web.deps import CURSOR_MAX_LENGTH, archive_of, decode_cursor, encode_cursor
 from opis.web.entities import KIND_LABELS, entity_view
 from opis.web.render import ENTITY_KINDS, document_url, entity_url
-from opis.web.search import SearchParams, facets_json, hit_json, search_params
+from opis.web.search import SearchParams, results_json, search_params
 
 PREFIX = "/api/v1"
 EDITOR_ROLES = {"editor", "admin"}
@@ -134,6 +134,7 @@ class SearchOut(BaseModel):
     query: str
     mode: str = Field("lexical", description="the mode the search ran in (auto resolved): "
                       "lexical, semantic or hybrid")
+    mode_asked: str = Field("auto", description="the mode the request named")
     total: int
     milliseconds: float
     hits: list[HitOut]
@@ -222,11 +223,7 @@ def api_search(request: Request, params: SearchParams = Depends(search_params),
     r = timed.result
     end = offset + len(r.hits)
     more = end < min(r.total, MAX_RESULT_WINDOW) and r.hits
-    return {"query": params.q, "mode": r.mode, "total": r.total,
-            "milliseconds": round(timed.milliseconds, 2),
-            "hits": [hit_json(h, timed.records) for h in r.hits], "facets": facets_json(timed),
-            "facets_sampled": r.facets_sampled,
-            "spellings": [{"typed": t, "variants": v} for t, v in r.spellings()],
+    return {**results_json(timed, params),
             "next_cursor": encode_cursor(request, "search", [end]) if more else None}
 
 

@@ -17,11 +17,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import Field
 
-from opis.model import Record
 from opis.model.dates import typed_day as parse_day
-from opis.model.languages import language_name
-from opis.search.base import ENTITY_FACETS, MAX_RESULT_WINDOW, Hit, SearchRequest
+from opis.search.base import ENTITY_FACETS, MAX_RESULT_WINDOW, SearchRequest
 from opis.services.archive import TimedResult
+from opis.services.search_results import facet_label, results_data
 from opis.web.deps import archive_of, page
 from opis.web.render import document_url, entity_url
 
@@ -184,16 +183,6 @@ class FacetGroup:
     values: list[FacetValue]
 
 
-def facet_label(name: str, value: object, labels: dict[str, str]) -> str:
-    if name in ENTITY_FACETS or name == "collection":
-        return labels.get(str(value), str(value).split("/")[-1])
-    if name == "language":
-        return language_name(str(value)) or str(value)
-    if name == "decade":
-        return f"{value}s"
-    return str(value)
-
-
 def facet_groups(params: SearchParams, timed: TimedResult) -> list[FacetGroup]:
     facets = timed.result.facets
     groups = []
@@ -247,19 +236,12 @@ def suggestions(params: SearchParams, timed: TimedResult, request: Request) -> l
     return out
 
 
-def hit_json(hit: Hit, records: dict[str, Record]) -> dict:
-    r = records.get(hit.id)
-    ref = r.archival_reference.text if r is not None and r.archival_reference else None
-    return {"id": hit.id, "title": hit.title, "date": hit.date,
-            "score": round(hit.score, 4), "snippet": hit.snippet, "url": document_url(hit.id),
-            "matched": hit.matched, "passage_kind": hit.passage_kind,
-            "original_language": r.original_language if r is not None else None,
-            "archival_reference": ref}
-
-
-def facets_json(timed: TimedResult) -> dict:
-    return {k: [{"value": v, "count": n, "label": facet_label(k, v, timed.labels)}
-                for v, n in vs] for k, vs in timed.result.facets.items()}
+def results_json(timed: TimedResult, params: SearchParams) -> dict:
+    """The results' one shape (services/search_results.py), each hit with its page."""
+    data = results_data(timed, params.q, params.mode)
+    for hit in data["hits"]:
+        hit["url"] = document_url(hit["id"])
+    return data
 
 
 def page_count(total: int) -> int:
@@ -290,14 +272,8 @@ def search_page(request: Request, params: SearchParams = Depends(search_params)
 @router.get("/search.json", tags=["pages"], summary="The search page as JSON")
 def search_json(request: Request, params: SearchParams = Depends(search_params)) -> dict:
     timed = archive_of(request).search(params.request())
-    r = timed.result
-    return {"query": params.q, "total": r.total, "page": params.page,
-            "pages": page_count(r.total),
-            "milliseconds": round(timed.milliseconds, 2),
+    total = timed.result.total
+    return {**results_json(timed, params), "page": params.page, "pages": page_count(total),
             "filters": params.filters, "from": params.date_from or None,
-            "to": params.date_to or None, "sort": params.sort, "mode": params.mode,
-            "mode_used": r.mode,
-            "spellings": [{"typed": t, "variants": v} for t, v in r.spellings()],
-            "hits": [hit_json(h, timed.records) for h in r.hits],
-            "facets": facets_json(timed), "facets_sampled": r.facets_sampled,
-            "suggestions": suggestions(params, timed, request) if r.total == 0 else []}
+            "to": params.date_to or None, "sort": params.sort,
+            "suggestions": suggestions(params, timed, request) if total == 0 else []}
