@@ -276,3 +276,65 @@ def test_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
     err = _error(path)
     assert "aliases" in err.message
     assert err.line == 4
+
+
+APPARATUS = """\
+---
+title: Беседа с Ким Ир Сеном
+original_language: ru
+---
+Посол Иванов [illegible] сказал Ким Ир Сену (김일성, 金日成), что «пленум» прошёл.
+
+Kim Du-bong [Kim Tu Bong] spoke [SIC]. Dvořák’s “words” were [[handwritten: 조선로동당]].
+See [the report](https://digitalarchive.example.org/r1), ![scan](scan.png) and [^1].
+
+```
+[not an apparatus] inside code
+```
+
+[^1]: The copy is [illegible] at the fold.
+"""
+
+
+def test_the_body_apparatus_becomes_annotations(tmp_path: Path) -> None:
+    """A curator's Markdown carries the translator's brackets as a text export does."""
+    record = _one(_write(tmp_path, "beseda.md", APPARATUS))
+    marks = [(a.kind, record.text[a.start:a.end], a.note) for a in record.annotations]
+    assert marks == [
+        ("illegible", "illegible", None),
+        ("romanization", "Kim Tu Bong", "Kim Du-bong"),
+        ("sic", "spoke", "SIC"),
+        ("handwritten", "조선로동당", None),
+        ("illegible", "illegible", None),
+    ]
+    assert all(record.text[a.start:a.end] == a.text for a in record.annotations)
+    assert "were 조선로동당." in record.text  # the [[label: ...]] delimiters are dropped
+    # Markdown's own brackets stay as they are and mark nothing.
+    assert "[the report](https://digitalarchive.example.org/r1)" in record.text
+    assert "![scan](scan.png)" in record.text and "[not an apparatus]" in record.text
+    assert not record.check_annotations()
+
+
+def test_offsets_from_the_front_matter_win(tmp_path: Path) -> None:
+    text = APPARATUS.replace("original_language: ru\n", "original_language: ru\n"
+                             "annotations:\n  - {kind: supplied, start: 0, end: 5, "
+                             "text: Посол}\n")
+    record = _one(_write(tmp_path, "given.md", text))
+    assert [(a.kind, a.text) for a in record.annotations] == [("supplied", "Посол")]
+    assert "[[handwritten: 조선로동당]]" in record.text  # the body as written
+
+
+def test_the_marks_show_on_the_document_page(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from opis.services.archive import Archive
+    from opis.web.app import create_app
+
+    path = _write(tmp_path, "beseda.md", APPARATUS)
+    archive = Archive(str(tmp_path / "a.db"))
+    assert archive.ingest([path]).added == ["beseda"]
+    with TestClient(create_app(archive)) as client:
+        html = client.get("/document/beseda").text
+    archive.close()
+    assert 'data-kind="illegible"' in html and 'data-kind="handwritten"' in html
+    assert 'data-kind="romanization"' in html and 'data-kind="sic"' in html

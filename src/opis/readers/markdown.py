@@ -3,7 +3,9 @@
 The simplest way for a curator to add a document by hand: a text file with a
 ``---`` block of ``key: value`` lines on top. Keys mirror ``Record`` field names;
 docs/front-matter.md is the reference. The body is kept as written (Markdown is
-not rendered here) and becomes ``Record.text``.
+not rendered here) and becomes ``Record.text``, its translator's brackets read as
+annotations as in a text export (``[illegible]``, ``[SIC]``, ``[[handwritten: ...]]``),
+unless the front matter gives ``annotations`` or ``mentions`` with offsets of its own.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ from opis.model.archival import parse_archival_reference, parse_credits
 from opis.model.dates import is_valid, to_edtf
 from opis.model.entity import Mention
 from opis.model.languages import language_code
+from opis.readers.apparatus import Parsed, parse_apparatus
 from opis.readers.base import Item, ReadError
 from opis.readers.encoding import decode_detected
 from opis.readers.limits import Limits
@@ -347,6 +350,48 @@ def _objects(key: str, value: Any, cls: type, text_key: str | None = "text") -> 
     return out
 
 
+# Markdown's own brackets, never a translator's: fenced and inline code, links and
+# images ([text](url), [text][ref]), footnote references ([^1]), link definitions and
+# task-list boxes. The apparatus is read around them.
+_MARKDOWN_BRACKETS = re.compile(
+    r"^(?P<fence>`{3,}|~{3,}).*?^(?P=fence)[ \t]*$"
+    r"|`[^`\n]+`"
+    r"|!?\[[^\]\n]*\]\([^)\n]*\)"
+    r"|!?\[[^\]\n]*\]\[[^\]\n]*\]"
+    r"|\[\^[^\]\n]+\]"
+    r"|^[ \t]{0,3}\[[^\]\n]+\]:[^\n]*$"
+    r"|^[ \t]*[-*+][ \t]+\[[ xX]\]",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def body_apparatus(body: str, language: str | None) -> Parsed:
+    """The translator's brackets in a Markdown body as annotations, as the text export
+    reader reads them (readers/apparatus.py: ``[illegible]``, ``[SIC]``, ``[[handwritten:
+    ...]]``, supplied words, romanizations), Markdown's own brackets left alone.
+    Offsets index the returned text."""
+    text: list[str] = []
+    annotations: list[Annotation] = []
+    length = 0
+
+    def prose(segment: str) -> None:
+        nonlocal length
+        parsed = parse_apparatus(segment, language)
+        annotations.extend(replace(a, start=a.start + length, end=a.end + length)
+                           for a in parsed.annotations)
+        text.append(parsed.text)
+        length += len(parsed.text)
+
+    at = 0
+    for m in _MARKDOWN_BRACKETS.finditer(body):
+        prose(body[at:m.start()])
+        text.append(m.group(0))
+        length += len(m.group(0))
+        at = m.end()
+    prose(body[at:])
+    return Parsed("".join(text), annotations)
+
+
 def record_from_front_matter(meta: dict[str, Any], body: str, default_id: str) -> Record:
     """Build and check a Record from front matter and body; raise on the first bad key."""
     meta = {str(k): v for k, v in meta.items()}
@@ -367,6 +412,10 @@ def record_from_front_matter(meta: dict[str, Any], body: str, default_id: str) -
     if extra_value is not None and not isinstance(extra_value, dict):
         raise _FieldError("extra", "'extra' must be a mapping")
     text = body.lstrip("\n").rstrip()
+    given = meta.get("annotations") is not None or meta.get("mentions") is not None
+    marked = None if given else body_apparatus(text, _language(meta.get("original_language")))
+    if marked is not None:
+        text = marked.text
     record = Record(
         id=record_id,
         text=text,
@@ -380,7 +429,8 @@ def record_from_front_matter(meta: dict[str, Any], body: str, default_id: str) -
         handwritten_notes=_objects(
             "handwritten_notes", meta.get("handwritten_notes"), HandwrittenNote
         ),
-        annotations=_objects("annotations", meta.get("annotations"), Annotation, None),
+        annotations=(marked.annotations if marked is not None else
+                     _objects("annotations", meta.get("annotations"), Annotation, None)),
         mentions=_objects("mentions", meta.get("mentions"), Mention, None),
         **strings,
         **lists,
