@@ -41,14 +41,15 @@ def _variants(spellings: set[str], typed: str) -> tuple[Term | Phrase, ...]:
 
 
 def fold_marks(text: str) -> str:
-    """Latin and Cyrillic letters without their diacritics (ś→s, ö→o, ё→е, ō→o, ŏ→o);
-    Hangul and Hanzi stay as they are (decomposing Hangul would split its syllables)."""
+    """Latin letters without their diacritics (ś→s, ö→o, ō→o, ŏ→o) and ё as е, as both
+    search indexes fold them; й, ў and other Cyrillic letters with a mark of their own
+    stay, and Hangul and Hanzi stay as they are (decomposing Hangul would split its
+    syllables)."""
     out = []
     for ch in text:
         parts = unicodedata.normalize("NFD", ch)
-        if len(parts) > 1 and all(unicodedata.combining(p) for p in parts[1:]) \
-                and ("LATIN" in unicodedata.name(parts[0], "")
-                     or "CYRILLIC" in unicodedata.name(parts[0], "")):
+        if ch in "ёЁ" or len(parts) > 1 and all(unicodedata.combining(p) for p in parts[1:]) \
+                and "LATIN" in unicodedata.name(parts[0], ""):
             out.append(parts[0])
         else:
             out.append(ch)

@@ -29,9 +29,14 @@ from opis.search.base import (
     unit_spans,
 )
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
+from opis.search.names import fold_marks
 from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
 
-CONFIG = "english"
+# Copies of PostgreSQL's english, russian and german configurations whose words lose
+# their diacritics before stemming (migration 0007): Hammarskjold finds Hammarskjöld.
+CONFIG = "opis_english"
+RUSSIAN = "opis_russian"
+GERMAN = "opis_german"
 MAX_DOCUMENTS = 2**31 - 1  # more records than any archive: the bound of LIMIT/OFFSET
 _UPSERT = text(
     f"""
@@ -41,8 +46,8 @@ _UPSERT = text(
         setweight(to_tsvector('{CONFIG}', :meta), 'C') ||
         setweight(to_tsvector('{CONFIG}', :body), 'D') ||
         setweight(to_tsvector('{CONFIG}', :notes), 'D') ||
-        setweight(to_tsvector('russian', :ru), 'D') ||
-        setweight(to_tsvector('german', :de), 'D') ||
+        setweight(to_tsvector('{RUSSIAN}', :ru), 'D') ||
+        setweight(to_tsvector('{GERMAN}', :de), 'D') ||
         setweight(to_tsvector('simple', :cjk), 'D') ||
         setweight(array_to_tsvector(CAST(:linked AS text[])), 'D'))
     ON CONFLICT (record_id) DO UPDATE SET tsv = EXCLUDED.tsv, notes = EXCLUDED.notes
@@ -87,18 +92,19 @@ def compile_tsquery(node: Node, params: dict[str, str], linked: bool = True) -> 
         # English drops as a stop word ("of") must stay dropped, not become required
         # through the German stemmer, hence the numnode() guard.
         english = f"{fn}('{CONFIG}', {p})"
-        german = f"{fn}('german', {p})"
+        german = f"{fn}('{GERMAN}', {p})"
         # German only where it stems differently: a name ("Kim") is the same lexeme in
         # both, and OR-ing it with itself doubled the work of matching and ranking.
         parts = [f"(CASE WHEN numnode({english}) = 0 OR {english} = {german} THEN {english}"
                  f" ELSE {english} || {german} END)"]
         if re.search(r"[\u0400-\u04ff]", words):
-            parts.append(f"{fn}('russian', {p})")
+            parts.append(f"{fn}('{RUSSIAN}', {p})")
         if has_cjk(words):
             parts.append(f"phraseto_tsquery('simple', {bind(cjk_bigrams(words))})")
         return "(" + " || ".join(parts) + ")"
     if isinstance(node, Prefix):
-        stem = re.sub(r"[^\w]", "", node.stem).lower() or "x"
+        # As the index holds words: diacritics folded (opis_english's unaccent).
+        stem = fold_marks(re.sub(r"[^\w]", "", node.stem)).lower() or "x"
         return f"to_tsquery('simple', {bind(stem + ':*')})"
     if isinstance(node, Not):
         return f"(!! {compile_tsquery(node.item, params, linked)})"

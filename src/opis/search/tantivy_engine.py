@@ -40,7 +40,8 @@ from opis.search.base import (
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
 
-SCHEMA_VERSION = 5  # 4: subject headings as keywords, sample buckets; 5: notes
+SCHEMA_VERSION = 6  # 4: subject headings as keywords, sample buckets; 5: notes;
+# 6: Latin diacritics folded in the index (Hammarskjold finds Hammarskjöld)
 SAMPLE_BUCKETS = 64
 # Facet counts are exact up to this many hits; above it they are estimated from a sample
 # of about FACET_SAMPLE hits. Counting ten fields (four of them about 26 names a document)
@@ -62,7 +63,7 @@ def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("id", stored=True, tokenizer_name="raw", fast=True)
     for name in TEXT_FIELDS:
-        sb.add_text_field(name, stored=name != "meta", tokenizer_name="en_stem")
+        sb.add_text_field(name, stored=name != "meta", tokenizer_name="en_fold")
     for name, tokenizer in LANG_FIELDS.items():
         sb.add_text_field(name, stored=False, tokenizer_name=tokenizer)
     sb.add_text_field("text_cjk", stored=False, tokenizer_name="default")
@@ -92,13 +93,22 @@ def _marker_version(marker: Path) -> int | None:
         return None
 
 
+def _analyzer(language: str) -> tantivy.TextAnalyzer:
+    """Words lower-cased, Latin diacritics folded (ö→o, ś→s, ō→o: "Hammarskjold" finds
+    "Hammarskjöld" and the reverse), then stemmed. Russian's stemmer folds ё→е itself."""
+    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(40)).filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.ascii_fold()).filter(tantivy.Filter.stemmer(language))
+            .build())
+
+
+ANALYZERS = {"en_fold": "english", "ru_stem": "russian", "de_stem": "german"}
+
+
 def _register(index: tantivy.Index) -> None:
-    """Stemming analyzers for the originals' languages; registered at every open."""
-    for name, language in (("ru_stem", "russian"), ("de_stem", "german")):
-        index.register_tokenizer(name, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-                                 .filter(tantivy.Filter.remove_long(40))
-                                 .filter(tantivy.Filter.lowercase())
-                                 .filter(tantivy.Filter.stemmer(language)).build())
+    """The analyzers of the text fields; registered at every open."""
+    for name, language in ANALYZERS.items():
+        index.register_tokenizer(name, _analyzer(language))
 
 
 def _about(estimate: float) -> int:
@@ -116,11 +126,12 @@ def _stored_id(doc: tantivy.Document) -> str:
     return value
 
 
-# The "text" field's analyzer (Tantivy's built-in en_stem), to compare a snippet's words
-# with the query's as the index compared them: "Koreans" is a hit for "Korean".
-_EN_STEM = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.remove_long(40)).filter(tantivy.Filter.lowercase())
-            .filter(tantivy.Filter.stemmer("english")).build())
+# The "text" field's analyzer, to compare a snippet's words with the query's as the
+# index compared them: "Koreans" is a hit for "Korean", "Dvořák" for "Dvorak".
+_EN_STEM = _analyzer("english")
+# A prefix as the index holds its words: lower-cased, Latin diacritics folded.
+_FOLD = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw())
+         .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.ascii_fold()).build())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -154,7 +165,7 @@ def compile_query(index: tantivy.Index, schema: tantivy.Schema, node: Node) -> t
             return tantivy.Query.boolean_query([(occur.Should, q), (occur.Should, cjk)])
         return q
     if isinstance(node, Prefix):
-        stem = re.sub(r"[^\w]", "", node.stem).lower()
+        stem = "".join(_FOLD.analyze(re.sub(r"[^\w]", "", node.stem)))
         if not stem:
             return tantivy.Query.empty_query()
         return tantivy.Query.boolean_query([
