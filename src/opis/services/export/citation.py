@@ -26,7 +26,7 @@ CSL-JSON export (for a document in an edition, see ``cite_item``): ``archive`` i
 digital archive that published the translation and ``archive_location`` the original's
 reference verbatim ("RGANI, Fond 5, ..."), which is how the archive's own citation line
 reads. What still differs from the Wilson Center line for the reference record is listed
-in docs/export.md and checked by tests/test_export_citation.py:
+in docs/export.md and checked by tests/services/export/test_export_citation.py:
 
 - Chicago puts the author first ("V. Ivanov, ") where the archive names none;
 - curly quotes (“...”) where the archive prints straight ones;
