@@ -161,3 +161,34 @@ def test_timeline_chart_opens_a_year(page, demo_server):
     page.wait_for_url(re.compile(r".*/search\?year=1955.*"))
     assert int(page.locator(".result-count strong").inner_text()) == 24
     assert not page.problems, page.problems
+
+
+def test_export_a_result_list_by_clicking(page, demo_server, tmp_path):
+    """A historian exports what a filtered search found and gets one RIS file of those
+    documents, in the order shown, each linking back to its page."""
+    page.goto(f"{demo_server}/search?q=Korea")
+    page.locator('section[aria-labelledby="facet-collection"] a.facet-link').first.click()
+    page.wait_for_url(re.compile(r".*collection=.*"))
+    total = int(page.locator(".result-count strong").inner_text())
+    shown = [a.get_attribute("href") for a in page.locator(".hit h3 a").all()]
+    control = page.locator("#export-results")
+    link = control.get_by_role("link", name=re.compile("^RIS"))
+    assert not link.is_visible()
+    control.locator("summary").click()
+    expect(link).to_be_visible()
+    with page.expect_download() as caught:
+        link.click()
+    path = tmp_path / caught.value.suggested_filename
+    caught.value.save_as(path)
+    assert path.name == "opis-search.ris"
+    ris = path.read_text(encoding="utf-8")
+    assert ris.count("ER  - ") == min(total, 1000)
+    linked = [u.split(demo_server, 1)[-1] for u in re.findall(r"^UR  - (.+)$", ris, re.M)
+              if "/document/" in u]
+    assert linked[: len(shown)] == shown
+    page.set_viewport_size({"width": 390, "height": 844})
+    control.scroll_into_view_if_needed()
+    box = control.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    page.screenshot(path=str(tmp_path / "export-390.png"))
+    assert not page.problems, page.problems

@@ -13,16 +13,18 @@ from dataclasses import dataclass, field
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
 from opis.model.dates import typed_day as parse_day
 from opis.search.base import ENTITY_FACETS, MAX_RESULT_WINDOW, SearchRequest
 from opis.services.archive import TimedResult
+from opis.services.search_export import EXPORT_LIMIT, LABELS, UnknownListFormat, export_results
 from opis.services.search_results import facet_label, results_data
 from opis.web.deps import archive_of, page
 from opis.web.render import document_url, entity_url
+from opis.web.zotero import export_context
 
 PAGE_SIZE = 20
 MAX_PAGE = MAX_RESULT_WINDOW // PAGE_SIZE  # page 500: the first 10,000 hits
@@ -260,6 +262,7 @@ def search_page(request: Request, params: SearchParams = Depends(search_params)
     pages = page_count(result.total)
     years = sorted(timed.result.facets.get("year", []))
     return page(request, "search.html", q=params.q, params=params, timed=timed, result=result,
+                list_formats=LABELS, export_limit=EXPORT_LIMIT,
                 records=timed.records, pages=pages, page_size=PAGE_SIZE, sorts=SORTS,
                 modes=MODES,
                 groups=facet_groups(params, timed),
@@ -277,3 +280,21 @@ def search_json(request: Request, params: SearchParams = Depends(search_params))
             "filters": params.filters, "from": params.date_from or None,
             "to": params.date_to or None, "sort": params.sort,
             "suggestions": suggestions(params, timed, request) if total == 0 else []}
+
+
+@router.get("/search/export.{ext}", tags=["pages"],
+            summary="The records a search finds (the first 1,000), as RIS, BibTeX or CSL-JSON")
+def search_export(request: Request, ext: str,
+                  params: SearchParams = Depends(search_params)) -> Response:
+    """One file of the search's records, in its order and with its filters, for a
+    reference manager; ``X-Opis-Total`` says how many the search found."""
+    archive = archive_of(request)
+    try:
+        found = export_results(archive, params.request(), ext,
+                               lambda record: export_context(request, record, archive))
+    except UnknownListFormat as e:
+        raise HTTPException(404, str(e)) from None
+    name = "opis-search." + ext
+    return Response(found.body, media_type=f"{found.media_type}; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Opis-Exported": str(found.count), "X-Opis-Total": str(found.total)})
