@@ -239,6 +239,25 @@ def char_spans(text: str, byte_spans: Iterable[tuple[int, int]]) -> list[tuple[i
     return [(chars(a), chars(b)) for a, b in byte_spans]
 
 
+def _overlapping(tokens: list[tuple[int, int, str]], hits: list[tuple[int, int]]) -> list[bool]:
+    """For each token (sorted), whether a hit span (sorted) overlaps it: one pass over
+    both, not every hit against every token of a 240-character fragment."""
+    out = []
+    j = 0
+    for s, e, _w in tokens:
+        while j < len(hits) and hits[j][1] <= s:
+            j += 1
+        k = j
+        found = False
+        while k < len(hits) and hits[k][0] < e:
+            if hits[k][1] > s:
+                found = True
+                break
+            k += 1
+        out.append(found)
+    return out
+
+
 def unit_spans(text: str, hits: Iterable[tuple[int, int]], node: Node | None,
                key: Key) -> list[tuple[int, int]]:
     """The character spans of ``text`` to mark for a query: a phrase as one span, a name
@@ -249,7 +268,7 @@ def unit_spans(text: str, hits: Iterable[tuple[int, int]], node: Node | None,
     engines' bigrams match them ("김두봉" in "김두봉은")."""
     hits = sorted(hits)
     tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
-    hit = [any(a < e and s < b for a, b in hits) for s, e, _w in tokens]
+    hit = _overlapping(tokens, hits)
     units = []
     for words in positive_units(node):
         parts = tuple(t for w in words for t in _TOKEN.findall(w.rstrip("*")))
@@ -277,8 +296,10 @@ def unit_spans(text: str, hits: Iterable[tuple[int, int]], node: Node | None,
     while i < len(tokens):
         for parts, prefix in units:
             n = len(parts)
-            if i + n <= len(tokens) and adjacent(i, n) and all(
-                    fits(i + k, p, prefix and k == n - 1) for k, p in enumerate(parts)):
+            # The first word first: most tokens are no hit, and that ends it at once.
+            if i + n <= len(tokens) and fits(i, parts[0], prefix and n == 1) \
+                    and adjacent(i, n) and all(fits(i + k, parts[k], prefix and k == n - 1)
+                                               for k in range(1, n)):
                 spans.append((tokens[i][0], tokens[i + n - 1][1]))
                 i += n
                 break
