@@ -457,3 +457,31 @@ def test_related_by_a_shared_subject_heading_only(tmp_path):
         assert found[0].subjects == [heading]
     finally:
         archive.close()
+
+
+def test_what_a_reader_derived_is_said_on_the_page(tmp_path):
+    """A FRUS document with an empty <head/> is stored with a title taken from its
+    dateline, and a date read from the printed dateline: the page says both."""
+    from fastapi.testclient import TestClient
+
+    from opis.services.archive import Archive
+    from opis.web.app import create_app
+
+    volume = tmp_path / "vol1.xml"
+    volume.write_text(
+        '<?xml version="1.0"?>\n<TEI xmlns="http://www.tei-c.org/ns/1.0" xml:id="vol1">\n'
+        '<teiHeader><fileDesc><titleStmt><title type="complete">Vol</title></titleStmt>'
+        "</fileDesc></teiHeader>\n<text><body>\n"
+        '<div type="document" xml:id="d2" n="2">\n<head/><dateline>Executive Mansion,<lb/>'
+        "Washington, December 18, 1897.</dateline><p>Dvořák’s “note” on Ким Ир Сен "
+        "(김일성, 金日成).</p></div>\n</body></text></TEI>\n", encoding="utf-8")
+    archive = Archive(str(tmp_path / "a.db"))
+    assert archive.ingest([volume]).added == ["vol1-d2"]
+    with TestClient(create_app(archive)) as client:
+        html = client.get("/document/vol1-d2").text
+    archive.close()
+    notes = html.split('class="import-flags"', 1)[1].split("</ul>", 1)[0]
+    assert "Derived at import" in html
+    assert "Title:</span> document &#39;d2&#39; has an empty &lt;head/&gt;; title derived " \
+           "from the dateline" in notes
+    assert "Date:</span>" in notes and "1897-12-18 read from the printed dateline" in notes

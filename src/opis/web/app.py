@@ -43,6 +43,8 @@ from opis.web.render import (
 )
 
 HERE = Path(__file__).parent
+# What a reader derived at import (Record.flags), by the field it concerns.
+FLAG_LABELS = {"title": "Title", "date": "Date", "id": "Identifier", "text": "Text"}
 ROLE_LABELS = {
     "obtained_by": "Obtained by", "translator": "Translated by", "contributor": "Contributed by",
     "transcriber": "Transcribed by", "editor": "Edited by", "annotator": "Annotated by",
@@ -82,6 +84,7 @@ def create_app(archive: Archive) -> FastAPI:
     templates.env.globals["timeline_svg"] = timeline_svg
     templates.env.globals["network_svg"] = network_svg
     templates.env.globals["role_labels"] = ROLE_LABELS
+    templates.env.globals["flag_labels"] = FLAG_LABELS
     templates.env.globals["entity_url"] = entity_url
     templates.env.globals["document_url"] = document_url
     templates.env.globals["diff_rows"] = diff_rows
