@@ -64,3 +64,18 @@ class SlowHashingEmbedder(HashingEmbedder):
 
 def slow_hashing() -> SlowHashingEmbedder:
     return SlowHashingEmbedder()
+
+
+# Two records telling the same event (a shared passage) and one that does not: what
+# "related by content" must tell apart (services/test_reads_alike.py, the browser flow).
+SHARED = ("The ambassador reported that comrade Kim Il Sung criticised the faction of "
+          "Choe Chang-ik at the August plenum and demanded their expulsion from the party")
+ALIKE = [
+    record("a", "Записка посла о пленуме", [
+        SHARED + ".", "Посол Иванов беседовал с Ким Ир Сеном (김일성, 金日成) о «пленуме»."]),
+    record("b", "Report on the August plenum", [
+        "A second account. " + SHARED + " and from the Central Committee.",
+        "Dvořák’s “note” followed."]),
+    record("c", "조선로동당 대표단의 방문", [
+        "대표단은 평양에서 공장과 학교를 방문하였다. 金日成 同志 没有 出席。"]),
+]

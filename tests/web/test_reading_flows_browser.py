@@ -269,3 +269,40 @@ def test_axe_is_clean_on_the_curator_pages(browser, site, width):
         assert not found, f"search: {found}"
     finally:
         context.close()
+
+
+@pytest.fixture
+def alike_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Three records embedded with the test model: two tell the same event."""
+    from opis.services.embedding import embed_archive
+    from semantic_fixtures import ALIKE, hashing
+
+    monkeypatch.setenv("OPIS_EMBEDDER", "semantic_fixtures:hashing")
+    archive = Archive(str(tmp_path / "alike.db"))
+    archive.put(ALIKE)
+    embed_archive(archive.db, hashing())
+    try:
+        with live_server(create_app(archive)) as url:
+            yield url
+    finally:
+        archive.close()
+
+
+def test_a_document_that_reads_alike_is_one_click_away(page, alike_site):
+    page.goto(f"{alike_site}/document/a")
+    # b names the same people and tells the same event: both reasons are given.
+    related = page.locator("section.related li", has=page.locator(".reads-alike"))
+    expect(related).to_have_count(1)
+    expect(related.locator(".why").first).to_contain_text("Also mentions")
+    related.scroll_into_view_if_needed()
+    expect(related.locator("q.theirs")).to_contain_text("A second account.")
+    expect(related.locator("q.mine")).to_contain_text("The ambassador reported")
+    box = related.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= WIDTHS[page.width_name]
+    shot(page, f"reads-alike-{page.width_name}")
+    related.get_by_role("link", name="Report on the August plenum").click()
+    page.wait_for_url(f"{alike_site}/document/b")
+    expect(page.locator("h1")).to_have_text("Report on the August plenum")
+    back = page.locator("section.related li", has=page.locator(".reads-alike")).locator("a")
+    expect(back).to_have_text("Записка посла о пленуме")
+    assert not page.problems, page.problems

@@ -224,6 +224,22 @@ class PassageHit:
     end: int | None
 
 
+@dataclass
+class PassagePair:
+    """Another record near this one by meaning: its passage nearest to one of ours."""
+
+    record_id: str
+    score: float  # cosine similarity of the two passages
+    mine: store.StoredPassage
+    theirs: store.StoredPassage
+
+
+# Passages nearer than this read alike (a shared paragraph, the same event told twice);
+# below it, two documents merely share a theme, which the entity reasons already show.
+RELATED_SIMILARITY = 0.5
+_RELATED_PASSAGES = 24  # of one record, the first ones: a long record's opening suffices
+
+
 class SemanticSearch:
     """Queries embedded and matched against the passages; one per process. The model
     and the index are loaded on first use, so a server that is never asked by meaning
@@ -271,6 +287,35 @@ class SemanticSearch:
     def available(self, session: Session) -> bool:
         """Whether anything has been embedded (``opis embed``), so meaning can be asked."""
         return store.count_embedded(session) > 0
+
+    def near_record(self, session: Session, record_id: str, k: int = 5) -> list[PassagePair]:
+        """The records whose passages come nearest to this record's own (their stored
+        vectors: nothing is embedded again), each once with its nearest pair, best
+        first; nothing when the record is not embedded."""
+        mine = [p for p in store.stored_passages(session, [record_id])[record_id]
+                if p.kind != "title"][:_RELATED_PASSAGES]
+        if not mine or k <= 0:
+            return []
+        index = self.index(session)
+        blobs = store.vectors(session, [p.id for p in mine])
+        found: dict[int, tuple[float, store.StoredPassage]] = {}  # their passage: best
+        for passage in mine:
+            vector = from_bytes(blobs[passage.id], index.dimensions) \
+                if passage.id in blobs else None
+            if vector is None:
+                continue
+            for key, score in index.search(vector, k * 4):
+                if score >= RELATED_SIMILARITY and score > found.get(key, (-1.0,))[0]:
+                    found[key] = (score, passage)
+        rows = store.passages_by_id(session, list(found))
+        out: dict[str, PassagePair] = {}
+        for key, (score, passage) in sorted(found.items(), key=lambda f: -f[1][0]):
+            row = rows.get(key)
+            if row is None or row.record_id == record_id or row.record_id in out \
+                    or row.kind == "title":
+                continue
+            out[row.record_id] = PassagePair(row.record_id, score, passage, row)
+        return list(out.values())[:k]
 
     def search(self, session: Session, query: str, k: int = 50) -> list[PassageHit]:
         """The records whose passages are nearest to ``query``, each once with its best

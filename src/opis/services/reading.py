@@ -26,6 +26,7 @@ from typing import Any
 from opis.model import Record
 from opis.model.entity import Entity
 from opis.services.archive import Archive
+from opis.services.embedding import EmbedderError
 from opis.store import browse
 from opis.store import entities as entity_store
 
@@ -393,6 +394,40 @@ def subject_records(archive: Archive, path: str) -> list[RecordSummary]:
 
 
 # -- related documents -----------------------------------------------------------------------
+
+@dataclass
+class ReadsAlike:
+    """A record near this one by meaning, and the pair of passages that read alike."""
+
+    record: RecordSummary
+    score: float
+    mine: str  # this record's passage, shortened
+    theirs: str  # the other record's passage, shortened
+
+
+def reads_alike(archive: Archive, record: Record, limit: int = 3,
+                exclude: Iterable[str] = ()) -> list[ReadsAlike]:
+    """Records whose passages read like this one's (the embeddings of ``opis embed``),
+    best first, leaving out ``exclude`` (those related by shared names already);
+    nothing when the archive has no embeddings or its model cannot be loaded."""
+    skip = set(exclude)
+    try:
+        with archive.db.sessions() as session:
+            if not archive.semantic.available(session):
+                return []
+            pairs = archive.semantic.near_record(session, record.id, limit + len(skip))
+    except EmbedderError:
+        return []
+    pairs = [p for p in pairs if p.record_id not in skip]
+    found = {s.id: s for s in summaries(archive, [p.record_id for p in pairs])}
+    return [ReadsAlike(found[p.record_id], round(p.score, 3), _excerpt(p.mine.text),
+                       _excerpt(p.theirs.text)) for p in pairs if p.record_id in found][:limit]
+
+
+def _excerpt(text: str, size: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[:size].rsplit(" ", 1)[0] + "…"
+
 
 def related(archive: Archive, record: Record, limit: int = 5,
             snapshot: Snapshot | None = None) -> list[Related]:

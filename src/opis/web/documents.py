@@ -201,6 +201,8 @@ def render_article(request: Request, record: Record, snapshot: reading.Snapshot)
     per record version: a 40,000-character record costs a few milliseconds to render."""
     archive = archive_of(request)
     labels = reading.entity_labels(archive, {m.entity_id for m in record.mentions})
+    related = reading.related(archive, record, snapshot=snapshot)
+    alike = reading.reads_alike(archive, record, limit=len(related) + 3)
     template = request.app.state.templates.env.get_template("_document_article.html")
     page_url = absolute_url(request, render.document_url(record.id))
     return Markup(template.render(
@@ -208,7 +210,9 @@ def render_article(request: Request, record: Record, snapshot: reading.Snapshot)
         citation_styles=CITATION_STYLES,
         formats=FORMATS, versions=versions(record, labels), legend=render.legend(record),
         toc=render.contents(record), notes=render.note_html(record, labels),
-        describe=render.describe, related=reading.related(archive, record, snapshot=snapshot),
+        describe=render.describe, related=related,
+        alike={a.record.id: a for a in alike}, more_alike=[
+            a for a in alike if a.record.id not in {r.record.id for r in related}][:3],
         collections=collection_nav(archive, record.id), named=entities_in(record, labels),
         entity_url=render.entity_url, kind_labels=render.KIND_LABELS,
         language_name=language_name, files=attachment_links(record),
