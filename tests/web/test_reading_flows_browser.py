@@ -306,3 +306,18 @@ def test_a_document_that_reads_alike_is_one_click_away(page, alike_site):
     back = page.locator("section.related li", has=page.locator(".reads-alike")).locator("a")
     expect(back).to_have_text("Записка посла о пленуме")
     assert not page.problems, page.problems
+
+
+def test_a_typo_is_one_click_from_its_documents(page, site):
+    """"plenm" finds nothing; the page offers "Did you mean plenum?", and its link shows
+    the documents with the word marked."""
+    search_from_the_page(page, site, "plenm")
+    expect(page.locator(".result-count strong")).to_have_text("0")
+    offer = page.get_by_role("link", name="Did you mean plenum?")
+    expect(offer).to_be_visible()
+    shot(page, f"did-you-mean-{page.width_name}")
+    offer.click()
+    page.wait_for_url(re.compile(r".*q=plenum.*"))
+    assert int(page.locator(".result-count strong").inner_text()) >= 1
+    expect(page.locator(".hit .snippet mark").first).to_have_text(re.compile("plenum", re.I))
+    assert not page.problems, page.problems

@@ -146,6 +146,19 @@ class SearchEngine(Protocol):
 
     def count(self, session: Any) -> int: ...
 
+    def near_words(self, word: str, session: Any, limit: int = 5) -> list[str]:
+        """Words of the indexed texts within a typo of ``word`` (one edit in a short
+        word, two in a long one), the most common first: what "did you mean" offers
+        when a word finds nothing. Empty when the engine cannot tell."""
+        ...
+
+
+def typo_distance(word: str) -> int:
+    """How many edits a typo of ``word`` may be: none below four letters (too many
+    words are that close), one up to six, two beyond."""
+    n = len(word)
+    return 0 if n < 4 else 1 if n <= 6 else 2
+
 
 def clamp_window(offset: int, limit: int, size: int) -> tuple[int, int]:
     """(offset, limit) kept inside the ``size`` documents an engine holds: a page past

@@ -166,6 +166,12 @@ class PostgresEngine:
     def count(self, session: Session) -> int:
         return session.execute(text("SELECT count(*) FROM search_documents")).scalar_one()
 
+    def near_words(self, word: str, session: Session, limit: int = 5) -> list[str]:
+        """PostgreSQL keeps no list of the words it indexed that a typo could be looked
+        up in (ts_stat reads every document): "did you mean" offers the authority
+        file's names only (services/spelling.py)."""
+        return []
+
     def search(self, request: SearchRequest, node: Node | None, session: Session) -> SearchResult:
         # LIMIT and OFFSET are bigints: a number from outside past 2**63 would be a
         # database error, so both stay within what any archive can hold.

@@ -14,10 +14,12 @@ import os
 import re
 import shutil
 import zlib
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
 import tantivy
+from rapidfuzz.distance import Levenshtein
 
 from opis.model.dates import bounds
 from opis.search.base import (
@@ -35,6 +37,7 @@ from opis.search.base import (
     notes_snippet,
     notes_text,
     repository_of,
+    typo_distance,
     unit_spans,
 )
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
@@ -130,6 +133,7 @@ def _stored_id(doc: tantivy.Document) -> str:
 # index compared them: "Koreans" is a hit for "Korean", "Dvořák" for "Dvorak".
 _EN_STEM = _analyzer("english")
 # A prefix as the index holds its words: lower-cased, Latin diacritics folded.
+_WORD = re.compile(r"[^\W\d_]{3,}")  # a stored text's words, for "did you mean"
 _FOLD = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw())
          .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.ascii_fold()).build())
 
@@ -330,6 +334,31 @@ class TantivyEngine:
     def count(self, session: object = None) -> int:
         self.index.reload()
         return self.index.searcher().num_docs
+
+    def near_words(self, word: str, session: object = None, limit: int = 5) -> list[str]:
+        """Fuzzy term queries over the title and text find the documents holding a word
+        within ``typo_distance`` of this one; their stored words say which it was."""
+        typed = "".join(_FOLD.analyze(word))
+        distance = typo_distance(typed)
+        if not distance:
+            return []
+        stem = _key(word) or typed
+        query = tantivy.Query.boolean_query([
+            (tantivy.Occur.Should, tantivy.Query.fuzzy_term_query(
+                self.schema, f, stem, distance=distance, transposition_cost_one=True))
+            for f in ("title", "text")])
+        self.index.reload()
+        searcher = self.index.searcher()
+        counts: Counter[str] = Counter()
+        for _score, address in searcher.search(query, limit=8).hits:
+            doc = searcher.doc(address)
+            stored = f"{doc.get_first('title') or ''} {(doc.get_first('text') or '')[:50_000]}"
+            for token in set(_WORD.findall(stored)):
+                plain = "".join(_FOLD.analyze(token))
+                if plain != typed and abs(len(plain) - len(typed)) <= distance and \
+                        Levenshtein.distance(plain, typed, score_cutoff=distance) <= distance:
+                    counts[token] += 1
+        return [w for w, _ in counts.most_common(limit)]
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -348,3 +348,15 @@ def split(session: Session, entity_id: str, variants: list[str], new: Entity,
 def mention_record_ids(session: Session, entity_ids: Iterable[str]) -> list[str]:
     return sorted(set(session.scalars(select(MentionRow.record_id).where(
         MentionRow.entity_id.in_(list(entity_ids))))))
+
+
+def spellings_near_key(session: Session, key: str, limit: int = 2000) -> list[tuple[str, str]]:
+    """(spelling, key) of the authority's spellings whose key starts as ``key`` does
+    (its first three characters): the candidates a mistyped name is compared with."""
+    head = key[:3]
+    if len(head) < 3:
+        return []
+    rows = session.execute(select(VariantRow.variant, VariantRow.key)
+                           .where(VariantRow.key.startswith(head, autoescape=True))
+                           .limit(limit))
+    return [(variant, k) for variant, k in rows]

@@ -22,6 +22,7 @@ from opis.search.base import ENTITY_FACETS, MAX_RESULT_WINDOW, SearchRequest
 from opis.services.archive import TimedResult
 from opis.services.search_export import EXPORT_LIMIT, LABELS, UnknownListFormat, export_results
 from opis.services.search_results import facet_label, results_data
+from opis.services.spelling import did_you_mean
 from opis.web.deps import archive_of, page
 from opis.web.render import document_url, entity_url
 from opis.web.zotero import export_context
@@ -220,6 +221,10 @@ def active_filters(params: SearchParams, labels: dict[str, str]) -> list[tuple[s
 def suggestions(params: SearchParams, timed: TimedResult, request: Request) -> list[dict]:
     """What to try when nothing (or little) was found, each with a link."""
     out: list[dict] = []
+    fixed = did_you_mean(archive_of(request), params.q) if params.q else None
+    if fixed:
+        out.append({"text": f"Did you mean {fixed}?", "url": params.url(q=fixed),
+                    "query": fixed})
     if params.has_filters:
         unfiltered = archive_of(request).search(SearchRequest(query=params.q, limit=1,
                                                               facets=False))
