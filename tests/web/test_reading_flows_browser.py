@@ -321,3 +321,59 @@ def test_a_typo_is_one_click_from_its_documents(page, site):
     assert int(page.locator(".result-count strong").inner_text()) >= 1
     expect(page.locator(".hit .snippet mark").first).to_have_text(re.compile("plenum", re.I))
     assert not page.problems, page.problems
+
+
+@pytest.fixture
+def held_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The 1956 report stored, then re-ingested from a copy cut mid-word: held."""
+    import shutil
+
+    from paths import DATA
+
+    monkeypatch.setenv("OPIS_ARGON2_MEMORY_KIB", "8192")
+    monkeypatch.setenv("OPIS_ARGON2_TIME_COST", "1")
+    path = tmp_path / "114165.txt"
+    shutil.copy(DATA / "wcda_114165.txt", path)
+    archive = Archive(str(tmp_path / "held.db"))
+    archive.ingest([path])
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original[:original.index("Kim Il Sung") + 6], encoding="utf-8")
+    assert archive.ingest([path]).held
+    seed(archive)
+    try:
+        with live_server(create_app(archive)) as url:
+            yield url
+    finally:
+        archive.close()
+
+
+def test_a_curator_accepts_a_held_update_by_clicking(page, held_site):
+    log_in(page, held_site)
+    page.get_by_role("link", name="Held updates").click()
+    page.wait_for_url(f"{held_site}/curate/held")
+    item = page.locator("li.held")
+    expect(item).to_have_count(1)
+    expect(item.locator(".why")).to_contain_text("truncated copy")
+    expect(item.locator(".changes")).to_contain_text("text (")
+    shot(page, f"held-{page.width_name}")
+    box = item.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= WIDTHS[page.width_name]
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[page.width_name]
+    item.get_by_label("Reason (kept in the history)").fill("the shorter copy is right")
+    item.get_by_role("button", name="Accept this update").click()
+    expect(page.locator("#done")).to_contain_text("stored as the record's new version")
+    expect(page.locator("#none")).to_have_text("No update is held.")
+    page.get_by_role("link", name="Open the document").click()
+    page.wait_for_url(f"{held_site}/document/114165")
+    page.goto(f"{held_site}/document/114165/history")
+    expect(page.locator("body")).to_contain_text("the shorter copy is right")
+    assert not page.problems, page.problems
+
+
+def test_a_curator_rejects_a_held_update_by_clicking(page, held_site):
+    log_in(page, held_site)
+    page.goto(f"{held_site}/curate/held")
+    page.get_by_role("button", name="Reject this update").click()
+    expect(page.locator("#done")).to_contain_text("the record stays as it was")
+    expect(page.locator("#none")).to_be_visible()
+    assert not page.problems, page.problems

@@ -7,11 +7,9 @@ documents. The index is derived data: ``rebuild`` recreates it from the records.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
-import re
 import shutil
 import zlib
 from collections import Counter
@@ -40,8 +38,18 @@ from opis.search.base import (
     typo_distance,
     unit_spans,
 )
-from opis.search.languages import cjk_bigrams, has_cjk, language_texts
-from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
+from opis.search.languages import language_texts
+from opis.search.query import Node, positive_terms
+from opis.search.tantivy_query import (
+    FOLD,
+    KEYWORD_FIELDS,
+    WORD,
+    build_schema,
+    compile_query,
+    quoted,
+    register_analyzers,
+    snippet_key,
+)
 
 SCHEMA_VERSION = 6  # 4: subject headings as keywords, sample buckets; 5: notes;
 # 6: Latin diacritics folded in the index (Hammarskjold finds Hammarskjöld)
@@ -51,41 +59,6 @@ SAMPLE_BUCKETS = 64
 # over every hit cost 0.28 microseconds a hit: 160 ms for a word in 570,000 documents.
 FACET_EXACT_UP_TO = 50_000
 FACET_SAMPLE = 25_000
-LANG_FIELDS = {"text_ru": "ru_stem", "text_de": "de_stem"}
-KEYWORD_FIELDS = ("person", "place", "organization", "event", "repository",
-                  "classification", "collection")
-TEXT_FIELDS = ["title", "summary", "text", "meta", "notes"]  # notes: footnotes, source notes
-SEARCH_FIELDS = [*TEXT_FIELDS, "text_ru", "text_de"]
-BOOSTS = {"title": 3.0, "summary": 2.0, "meta": 1.5, "text": 1.0, "notes": 0.8}
-# What linking a named person adds to a document's score: below any word's BM25 score
-# in a text, so a document whose text has the name ranks above one that only links it.
-LINKED_SCORE = 0.01
-
-
-def build_schema() -> tantivy.Schema:
-    sb = tantivy.SchemaBuilder()
-    sb.add_text_field("id", stored=True, tokenizer_name="raw", fast=True)
-    for name in TEXT_FIELDS:
-        sb.add_text_field(name, stored=name != "meta", tokenizer_name="en_fold")
-    for name, tokenizer in LANG_FIELDS.items():
-        sb.add_text_field(name, stored=False, tokenizer_name=tokenizer)
-    sb.add_text_field("text_cjk", stored=False, tokenizer_name="default")
-    sb.add_text_field("lang", stored=False, tokenizer_name="raw", fast=True)
-    sb.add_text_field("date", stored=True, tokenizer_name="raw")
-    sb.add_integer_field("date_start", indexed=True, fast=True, stored=False)
-    sb.add_integer_field("date_end", indexed=True, fast=True, stored=False)
-    for name in KEYWORD_FIELDS:  # multi-valued keywords: filters and facet aggregations
-        sb.add_text_field(name, stored=False, tokenizer_name="raw", fast=True)
-    # Whole subject headings as keywords: related documents weigh a shared heading by its
-    # rarity with a term lookup (a phrase over the metadata took 45 ms at 520,000 records).
-    sb.add_text_field("subject", stored=False, tokenizer_name="raw")
-    # A fixed pseudo-random bucket per document: facet counts of a search matching a large
-    # part of the archive are estimated from the hits in a few buckets.
-    sb.add_integer_field("sample", indexed=True, fast=False, stored=False)
-    sb.add_integer_field("year", indexed=True, fast=True, stored=False)
-    sb.add_integer_field("decade", indexed=True, fast=True, stored=False)
-    return sb.build()
-
 
 def _marker_version(marker: Path) -> int | None:
     """The schema version an index folder says it has; None when unknown or unreadable
@@ -94,24 +67,6 @@ def _marker_version(marker: Path) -> int | None:
         return json.loads(marker.read_text()).get("version")
     except (OSError, ValueError, AttributeError):
         return None
-
-
-def _analyzer(language: str) -> tantivy.TextAnalyzer:
-    """Words lower-cased, Latin diacritics folded (ö→o, ś→s, ō→o: "Hammarskjold" finds
-    "Hammarskjöld" and the reverse), then stemmed. Russian's stemmer folds ё→е itself."""
-    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.remove_long(40)).filter(tantivy.Filter.lowercase())
-            .filter(tantivy.Filter.ascii_fold()).filter(tantivy.Filter.stemmer(language))
-            .build())
-
-
-ANALYZERS = {"en_fold": "english", "ru_stem": "russian", "de_stem": "german"}
-
-
-def _register(index: tantivy.Index) -> None:
-    """The analyzers of the text fields; registered at every open."""
-    for name, language in ANALYZERS.items():
-        index.register_tokenizer(name, _analyzer(language))
 
 
 def _about(estimate: float) -> int:
@@ -129,80 +84,6 @@ def _stored_id(doc: tantivy.Document) -> str:
     return value
 
 
-# The "text" field's analyzer, to compare a snippet's words with the query's as the
-# index compared them: "Koreans" is a hit for "Korean", "Dvořák" for "Dvorak".
-_EN_STEM = _analyzer("english")
-# A prefix as the index holds its words: lower-cased, Latin diacritics folded.
-_WORD = re.compile(r"[^\W\d_]{3,}")  # a stored text's words, for "did you mean"
-_FOLD = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw())
-         .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.ascii_fold()).build())
-
-
-@functools.lru_cache(maxsize=4096)
-def _key(word: str) -> str:
-    return " ".join(_EN_STEM.analyze(word))
-
-
-def _quote(word: str) -> str:
-    return '"' + word.replace("\\", " ").replace('"', " ") + '"'
-
-
-def _linked(schema: tantivy.Schema, entity_id: str) -> tantivy.Query:
-    """Documents that link the entity (its id is in the keyword field of its kind), at a
-    small constant score: found by any name of the person, ranked below a literal match."""
-    kind = entity_id.split("/", 1)[0]
-    if kind not in KEYWORD_FIELDS:
-        return tantivy.Query.empty_query()
-    return tantivy.Query.const_score_query(
-        tantivy.Query.term_query(schema, kind, entity_id), LINKED_SCORE)
-
-
-def compile_query(index: tantivy.Index, schema: tantivy.Schema, node: Node) -> tantivy.Query:
-    """Our query tree as Tantivy query objects. Words go through the query parser only
-    inside quotes, so no word can ever be read as syntax."""
-    occur = tantivy.Occur
-    if isinstance(node, Term | Phrase):
-        words = node.text if isinstance(node, Term) else " ".join(node.words)
-        q, _errors = index.parse_query_lenient(_quote(words), SEARCH_FIELDS, field_boosts=BOOSTS)
-        if has_cjk(words):
-            cjk, _errors = index.parse_query_lenient(_quote(cjk_bigrams(words)), ["text_cjk"])
-            return tantivy.Query.boolean_query([(occur.Should, q), (occur.Should, cjk)])
-        return q
-    if isinstance(node, Prefix):
-        stem = "".join(_FOLD.analyze(re.sub(r"[^\w]", "", node.stem)))
-        if not stem:
-            return tantivy.Query.empty_query()
-        return tantivy.Query.boolean_query([
-            (occur.Should, tantivy.Query.boost_query(
-                tantivy.Query.regex_query(schema, f, re.escape(stem) + ".*"), BOOSTS[f]))
-            for f in TEXT_FIELDS
-        ])
-    if isinstance(node, Not):
-        return tantivy.Query.boolean_query([
-            (occur.Must, tantivy.Query.all_query()),
-            (occur.MustNot, compile_query(index, schema, node.item)),
-        ])
-    if isinstance(node, And):
-        clauses = [
-            (occur.MustNot, compile_query(index, schema, i.item)) if isinstance(i, Not)
-            else (occur.Must, compile_query(index, schema, i))
-            for i in node.items
-        ]
-        if all(isinstance(i, Not) for i in node.items):
-            clauses.insert(0, (occur.Must, tantivy.Query.all_query()))
-        return tantivy.Query.boolean_query(clauses)
-    if isinstance(node, Or):
-        return tantivy.Query.boolean_query(
-            [(occur.Should, compile_query(index, schema, i)) for i in node.items])
-    if isinstance(node, Name):
-        exact = tantivy.Query.boost_query(compile_query(index, schema, node.exact), 2.0)
-        return tantivy.Query.boolean_query(
-            [(occur.Should, exact)] +
-            [(occur.Should, compile_query(index, schema, v)) for v in node.variants] +
-            [(occur.Should, _linked(schema, eid)) for eid in node.entities])
-    raise TypeError(node)
-
-
 class TantivyEngine:
     def __init__(self, path: Path | None):
         """``path`` None keeps the index in memory (tests of in-memory databases)."""
@@ -214,7 +95,7 @@ class TantivyEngine:
     def _open(self) -> None:
         if self.path is None:
             self.index = tantivy.Index(self.schema)
-            _register(self.index)
+            register_analyzers(self.index)
             return
         marker = self.path / "opis-schema.json"
         if self.path.exists() and _marker_version(marker) != SCHEMA_VERSION:
@@ -230,7 +111,7 @@ class TantivyEngine:
             shutil.rmtree(self.path)
             self.path.mkdir(parents=True)
             self.index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
-        _register(self.index)
+        register_analyzers(self.index)
         if _marker_version(marker) != SCHEMA_VERSION:
             # Written once, atomically: a crash while opening never leaves it half-written.
             partial = marker.with_suffix(".part")
@@ -338,11 +219,11 @@ class TantivyEngine:
     def near_words(self, word: str, session: object = None, limit: int = 5) -> list[str]:
         """Fuzzy term queries over the title and text find the documents holding a word
         within ``typo_distance`` of this one; their stored words say which it was."""
-        typed = "".join(_FOLD.analyze(word))
+        typed = "".join(FOLD.analyze(word))
         distance = typo_distance(typed)
         if not distance:
             return []
-        stem = _key(word) or typed
+        stem = snippet_key(word) or typed
         query = tantivy.Query.boolean_query([
             (tantivy.Occur.Should, tantivy.Query.fuzzy_term_query(
                 self.schema, f, stem, distance=distance, transposition_cost_one=True))
@@ -353,8 +234,8 @@ class TantivyEngine:
         for _score, address in searcher.search(query, limit=8).hits:
             doc = searcher.doc(address)
             stored = f"{doc.get_first('title') or ''} {(doc.get_first('text') or '')[:50_000]}"
-            for token in set(_WORD.findall(stored)):
-                plain = "".join(_FOLD.analyze(token))
+            for token in set(WORD.findall(stored)):
+                plain = "".join(FOLD.analyze(token))
                 if plain != typed and abs(len(plain) - len(typed)) <= distance and \
                         Levenshtein.distance(plain, typed, score_cutoff=distance) <= distance:
                     counts[token] += 1
@@ -426,14 +307,14 @@ class TantivyEngine:
                 frag = sn.fragment()
                 if frag:
                     words = char_spans(frag, [(h.start, h.end) for h in sn.highlighted()])
-                    snippet = marked_html(frag, unit_spans(frag, words, node, _key))
+                    snippet = marked_html(frag, unit_spans(frag, words, node, snippet_key))
                 else:  # found only in a footnote or source note: say so
                     sn = in_notes.snippet_from_doc(doc)
                     frag = sn.fragment()
                     if frag:
                         words = char_spans(frag, [(h.start, h.end) for h in sn.highlighted()])
                         snippet = notes_snippet(marked_html(frag, unit_spans(frag, words, node,
-                                                                             _key)))
+                                                                             snippet_key)))
             if not snippet:
                 summary = (doc.get_first("summary") or doc.get_first("text") or "")[:240]
                 snippet = marked_html(summary, [])
@@ -492,7 +373,7 @@ class TantivyEngine:
         if not words:
             return None
         q, _errors = self.index.parse_query_lenient(
-            " ".join(_quote(w) for w in words), [field])
+            " ".join(quoted(w) for w in words), [field])
         return q
 
     def _facets(self, searcher: tantivy.Searcher, query: tantivy.Query,

@@ -41,6 +41,7 @@ from opis.services.reingest_guard import damage, what_changes
 from opis.services.unit_of_work import Change, UnitOfWork
 from opis.store import audit, collections, maintenance
 from opis.store import entities as entity_store
+from opis.store import held as held_store
 from opis.store import records as store
 from opis.store.db import Database
 from opis.store.errors import DriverError
@@ -61,6 +62,7 @@ class _Batch:
     warnings: list[Failure] = field(default_factory=list)
     held: list[Failure] = field(default_factory=list)  # updates that look damaged
     changes: list[Failure] = field(default_factory=list)  # a dry run's updates, described
+    held_records: list[Record] = field(default_factory=list)  # kept for a curator
 
 
 @dataclass(frozen=True)
@@ -163,10 +165,21 @@ class Ingest:
                                                 "applies it)", record=record.id))
             if held:
                 skip = {f.record for f in held}
+                held_records = [r for r in changed if r.id in skip]
                 changed = [r for r in changed if r.id not in skip]
                 items = [i for i in items if not (isinstance(i, Record) and i.id in skip)]
         found = extractor.submit(changed) if extractor and changed else None
-        return _Batch(items, digests, [r.id for r in changed], found, warnings, held, described)
+        return _Batch(items, digests, [r.id for r in changed], found, warnings, held, described,
+                      held_records if held else [])
+
+    def _keep_held(self, batch: _Batch) -> None:
+        """Keep the held updates for a curator (the held-updates page): the stored
+        records stay as they are, and nothing of the update is lost."""
+        why = {f.record: f for f in batch.held}
+        with self.db.transaction() as session:
+            for record in batch.held_records:
+                failure = why[record.id]
+                held_store.hold(session, record, failure.message, failure.path)
 
     def _admit(self, record: Record, intake: Intake, dry_run: bool) -> list[str]:
         """Check what a record from outside brings besides its text: its attachments
@@ -336,6 +349,8 @@ class Ingest:
             collect_garbage()
             report.warnings += prepared.warnings
             report.held += prepared.held
+            if prepared.held_records and not dry_run:
+                self._keep_held(prepared)
             report.changes += prepared.changes
             for rid, status in statuses.items():
                 getattr(report, status).append(rid)

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, selectinload
 
+import opis.store.held  # noqa: F401 - registers the held updates on Base
 import opis.store.passage_tables  # noqa: F401 - registers the passage tables on Base
 from opis.model import Record
 from opis.store.account_tables import AuditRow, TokenRow, UserRow
@@ -38,10 +39,11 @@ from opis.store.tables import (
 
 MAGIC = "opis-export"
 # What a backup carries besides the archive and its accounts, row for row: the session
-# signing key and other settings, and the embeddings (costly to compute again). Signed-in
+# signing key and other settings, the embeddings (costly to compute again) and the
+# updates an ingest held for a curator. Signed-in
 # sessions, login throttling and the index journal are left behind: a restore starts
 # everyone signed out and rebuilds the index.
-SERVER_TABLES = ("settings", "passages", "passage_log", "embedded_records")
+SERVER_TABLES = ("settings", "passages", "passage_log", "embedded_records", "held_updates")
 VERSION = 1
 PUBLISHED = "published"
 _CHUNK = 500

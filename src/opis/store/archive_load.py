@@ -26,6 +26,7 @@ from opis.store.archive_lines import (
     BulkError,
     BulkReport,
 )
+from opis.store.held import HeldRow
 from opis.store.passage_tables import EmbeddedRow, PassageLogRow, PassageRow
 from opis.store.records import content_hash, put_record
 from opis.store.row_codec import decode_row, reset_sequences
@@ -41,7 +42,8 @@ from opis.store.tables import (
 )
 
 _ROW_TYPES: dict[str, Any] = {"settings": SettingRow, "passages": PassageRow,
-                              "passage_log": PassageLogRow, "embedded_records": EmbeddedRow}
+                              "passage_log": PassageLogRow, "embedded_records": EmbeddedRow,
+                              "held_updates": HeldRow}
 
 # -- import --------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from sqlalchemy import Table, delete, insert, text
 from sqlalchemy.engine import make_url
 
 import opis.store.account_tables  # noqa: F401 - registers the account tables on Base
+import opis.store.held  # noqa: F401 - and the held updates
 import opis.store.passage_tables  # noqa: F401 - and the embedded passages
 from opis.store.db import Database
 from opis.store.row_codec import decode_row, reset_sequences

@@ -32,6 +32,7 @@ from opis.web.account import install_account
 from opis.web.charts import network_svg, timeline_svg
 from opis.web.curation import install_curation
 from opis.web.deps import absolute_url, page
+from opis.web.held import install_held
 from opis.web.oai import install_oai
 from opis.web.render import (
     contents_label,
@@ -170,6 +171,7 @@ def create_app(archive: Archive) -> FastAPI:
     app.include_router(entities.router)
     install_curation(app, archive)
     install_account(app)
+    install_held(app)
     install_oai(app, archive)
     zotero.install_unapi(app, archive)
 
