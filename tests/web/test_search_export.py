@@ -1,8 +1,11 @@
-"""A search's records as one file for a reference manager: RIS, BibTeX and CSL-JSON in
-the search's order and with its filters, from the search page's "Export" control."""
+"""A search's records as one file for a reference manager or a spreadsheet: RIS,
+BibTeX, CSL-JSON and CSV, the whole result set, in the search's order and with its
+filters, from the search page's "Export" control."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -58,6 +61,12 @@ def test_filters_and_formats(client: TestClient) -> None:
     bib = client.get("/search/export.bib", params={"q": "Kim Du-bon"}).text
     assert bib.count("\n@") + bib.startswith("@") == 4
     assert TITLES["zh"] in bib
+    table = client.get("/search/export.csv", params={"q": "plenum"})
+    assert table.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(table.text)))
+    assert rows[0][:3] == ["id", "title", "date"] and len(rows) == 5
+    assert {r[1] for r in rows[1:]} == set(TITLES.values())
+    assert all(r[-1].startswith("https://archive.example.org/document/") for r in rows[1:])
     assert client.get("/search/export.exe", params={"q": "x"}).status_code == 404
     empty = client.get("/search/export.ris", params={"q": "nothingmatchesthis"})
     assert empty.status_code == 200 and empty.text == "" and \

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from pydantic import Field
 
 from opis.model.dates import typed_day as parse_day
@@ -288,18 +288,19 @@ def search_json(request: Request, params: SearchParams = Depends(search_params))
 
 
 @router.get("/search/export.{ext}", tags=["pages"],
-            summary="The records a search finds (the first 1,000), as RIS, BibTeX or CSL-JSON")
+            summary="Every record a search finds, as RIS, BibTeX, CSL-JSON or CSV")
 def search_export(request: Request, ext: str,
                   params: SearchParams = Depends(search_params)) -> Response:
-    """One file of the search's records, in its order and with its filters, for a
-    reference manager; ``X-Opis-Total`` says how many the search found."""
+    """One file of the search's records, in its order and with its filters, streamed;
+    ``X-Opis-Total`` says how many the search finds, ``X-Opis-Exported`` how many the
+    file holds (all of them, up to the 10,000 a search can be paged through)."""
     archive = archive_of(request)
     try:
         found = export_results(archive, params.request(), ext,
                                lambda record: export_context(request, record, archive))
     except UnknownListFormat as e:
         raise HTTPException(404, str(e)) from None
-    name = "opis-search." + ext
-    return Response(found.body, media_type=f"{found.media_type}; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{name}"',
+    return StreamingResponse(found.chunks, media_type=f"{found.media_type}; charset=utf-8",
+                             headers={
+        "Content-Disposition": f'attachment; filename="opis-search.{ext}"',
         "X-Opis-Exported": str(found.count), "X-Opis-Total": str(found.total)})
