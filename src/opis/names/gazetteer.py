@@ -44,13 +44,14 @@ def _word_char(c: str) -> bool:
 
 def bounded(text: str, start: int, end: int) -> bool:
     """The boundaries the regex scan enforces: not inside a word, not before a hyphen,
-    and an apostrophe after the name only as a possessive ("Mikoyan's")."""
+    and an apostrophe after the name (straight or curly) only as a possessive ("Mikoyan's",
+    "Kim Il Sung’s"), never as a word going on ("Ch’oe")."""
     if start > 0 and (_word_char(text[start - 1]) or text[start - 1] in "'’"):
         return False
     after = text[end:end + 1]
-    if after and (_word_char(after) or after in "’-"):
+    if after and (_word_char(after) or after == "-"):
         return False
-    if after == "'" and end + 1 < len(text) and _word_char(text[end + 1]):
+    if after in ("'", "’") and end + 1 < len(text) and _word_char(text[end + 1]):
         return text[end + 1] == "s" and not (end + 2 < len(text) and _word_char(text[end + 2]))
     return True
 
@@ -74,7 +75,7 @@ class Gazetteer:
             spellings = sorted(self.by_spelling, key=len, reverse=True)
             self._pattern = re.compile(
                 first_chars(spellings) + r"(?<![\w'’])("
-                + "|".join(re.escape(s) for s in spellings) + r")(?![\w’-]|'(?!s\b)\w)")
+                + "|".join(re.escape(s) for s in spellings) + r")(?![\w-]|['’](?!s\b)\w)")
         return self._pattern
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
