@@ -45,5 +45,5 @@ def test_search_from_home(browser, demo_server):
     page.wait_for_url("**/search?**")
     assert page.locator(".hit").count() == 1
     page.locator(".hit a").first.click()
-    page.wait_for_url("**/document/114165")
+    page.wait_for_url("**/document/114165?find=*")
     page.close()

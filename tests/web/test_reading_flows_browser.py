@@ -377,3 +377,41 @@ def test_a_curator_rejects_a_held_update_by_clicking(page, held_site):
     expect(page.locator("#done")).to_contain_text("the record stays as it was")
     expect(page.locator("#none")).to_be_visible()
     assert not page.problems, page.problems
+
+
+def test_a_result_opens_at_its_hits_and_steps_through_them(page, site):
+    """From a search for a name, the document opens with every spelling of it marked,
+    the first in view; Next and Previous step through them; the reader can look for
+    other words in the same box, in any script."""
+    search_from_the_page(page, site, "Kim Il Sung")
+    page.locator(".hit h3 a", has_text="Conversation with the Premier").click()
+    page.wait_for_url(re.compile(r".*/document/h-kim\?find=Kim.*"))
+    status = page.locator(".find-bar .find-status")
+    expect(status).to_have_text("1 of 2")
+    marks = page.locator(".doc-text mark.find-hit")
+    assert [m.inner_text() for m in marks.all()] == ["Kim Il Sung", "Kim Il Sung"]
+    current = page.locator(".doc-text mark.find-hit.current")
+    expect(current).to_be_in_viewport()
+    page.get_by_role("button", name="Next match").click()
+    expect(status).to_have_text("2 of 2")
+    expect(current).to_be_in_viewport()
+    page.get_by_role("button", name="Previous match").click()
+    expect(status).to_have_text("1 of 2")
+    shot(page, f"find-{page.width_name}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[page.width_name]
+    box = page.get_by_role("searchbox", name="Find in this document")
+    box.fill("cult")
+    box.press("Enter")
+    expect(status).to_have_text("1 of 2")
+    assert [m.inner_text() for m in marks.all()] == ["cult", "cult"]
+    box.fill("Taiwan")
+    box.press("Enter")
+    expect(status).to_have_text("Not in this text")
+    expect(marks).to_have_count(0)
+    # Another script, another document: Cyrillic, with a case ending.
+    page.goto(f"{site}/document/h-ru?find=пленум")
+    expect(status).to_have_text("1 match")
+    assert marks.first.inner_text() == "пленума"
+    page.goto(f"{site}/document/h-ko?find=김두봉")
+    expect(status).to_have_text("1 match")
+    assert not page.problems, page.problems

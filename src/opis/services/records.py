@@ -10,9 +10,15 @@ from typing import Any
 
 from opis.model import Record
 from opis.search import hybrid
-from opis.search.base import ENTITY_FACETS, SearchEngine, SearchRequest, SearchResult
+from opis.search.base import (
+    ENTITY_FACETS,
+    STOPWORDS,
+    SearchEngine,
+    SearchRequest,
+    SearchResult,
+)
 from opis.search.names import expand
-from opis.search.query import parse_query
+from opis.search.query import parse_query, positive_units
 from opis.services.attachments import AttachmentStore, Served
 from opis.services.embedding import semantic_search
 from opis.store import collections
@@ -79,6 +85,18 @@ class Records:
         # A hit whose record is gone (or withdrawn) is never shown.
         result.hits = [h for h in result.hits if h.id in found]
         return TimedResult(result, found, (time.perf_counter() - started) * 1000, labels)
+
+    def find_units(self, query: str) -> list[str]:
+        """What to mark when a reader opens a document from a search: each unit of the
+        query as the search's snippets mark it (a word, a phrase, a name in every
+        spelling the authority knows, a prefix as ``stem*``); no stop word alone."""
+        with self.db.sessions() as session:
+            node = expand(parse_query(query),
+                          lambda keys: entity_store.variants_by_keys(session, keys),
+                          lambda keys: entity_store.entities_by_keys(session, keys))
+        units = [" ".join(u) for u in positive_units(node)
+                 if not all(w.casefold() in STOPWORDS for w in u)]
+        return list(dict.fromkeys(units))
 
     def attachment(self, sha256: str) -> Served | None:
         """A stored file and how to send it (its type read from its bytes, never taken

@@ -7,7 +7,7 @@ from collections import Counter, OrderedDict
 from dataclasses import fields
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
@@ -170,7 +170,11 @@ def split_name(name: str) -> tuple[str, str]:
 @router.get("/document/{name}", response_class=HTMLResponse, tags=["pages"],
             summary="A document page; {id}.json is its JSON twin, {id}.ris etc. exports",
             responses={200: {"content": {"application/json": {}}}})
-def document(request: Request, name: str) -> Response:
+def document(request: Request, name: str,
+             find: str = Query("", max_length=200,
+                               description="words to mark and step through in the text "
+                                           "(a search's result links send its query)"),
+             ) -> Response:
     archive = archive_of(request)
     record_id, ext = split_name(name)
     snapshot = reading.Snapshot(archive)
@@ -193,7 +197,9 @@ def document(request: Request, name: str) -> Response:
             "Content-Disposition": f'inline; filename="{quote(record_id, safe="")}.{ext}"'})
     article = snapshot.get(f"article:{record_id}", lambda: render_article(request, record,
                                                                            snapshot))
-    return page(request, "document.html", record=record, article=article)
+    units = archive.records.find_units(find) if find.strip() else []
+    return page(request, "document.html", record=record, article=article, find=find,
+                find_units=units)
 
 
 def render_article(request: Request, record: Record, snapshot: reading.Snapshot) -> Markup:

@@ -169,6 +169,106 @@
     });
   }
 
+  /* -- find in this document: the words a search found, marked, with next/previous -- */
+  var FIND_SKIP = ".ann-tag, .visually-hidden, script, style";
+  function findPattern(unit) {
+    var prefix = /\*$/.test(unit);
+    var words = unit.replace(/\*$/, "").trim().split(/\s+/).map(function (w) {
+      return w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    });
+    if (!words[0]) return null;
+    var cjk = /[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/.test(unit);
+    var body = words.join("[\\s\\u00a0\\-\u2010\u2011]+");
+    /* A word is found whole or with an ending ("Korean" in "Koreans"), never inside
+       another word; CJK, written without spaces, anywhere in a run. */
+    return cjk ? body : "(?<![\\p{L}\\p{N}])" + body + (prefix ? "[\\p{L}\\p{N}]*" : "[\\p{L}\\p{N}]{0,3}(?![\\p{L}\\p{N}])");
+  }
+  function clearFinds(root) {
+    root.querySelectorAll("mark.find-hit").forEach(function (m) {
+      m.replaceWith(document.createTextNode(m.textContent));
+    });
+    root.querySelectorAll(".doc-text").forEach(function (t) { t.normalize(); });
+  }
+  function markFinds(root, units) {
+    var parts = units.map(findPattern).filter(Boolean);
+    if (!parts.length) return [];
+    var re = new RegExp(parts.join("|"), "giu");
+    var hits = [];
+    root.querySelectorAll(".doc-text").forEach(function (text) {
+      var walker = document.createTreeWalker(text, NodeFilter.SHOW_TEXT, {
+        acceptNode: function (n) {
+          return n.parentElement.closest(FIND_SKIP) ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT;
+        }
+      });
+      var nodes = [];
+      while (walker.nextNode()) nodes.push(walker.currentNode);
+      nodes.forEach(function (node) {
+        var s = node.nodeValue, m, last = 0, frag = null;
+        re.lastIndex = 0;
+        while ((m = re.exec(s)) !== null) {
+          if (!m[0]) { re.lastIndex++; continue; }
+          frag = frag || document.createDocumentFragment();
+          frag.appendChild(document.createTextNode(s.slice(last, m.index)));
+          var mark = document.createElement("mark");
+          mark.className = "find-hit";
+          mark.textContent = m[0];
+          frag.appendChild(mark);
+          hits.push(mark);
+          last = m.index + m[0].length;
+        }
+        if (frag) {
+          frag.appendChild(document.createTextNode(s.slice(last)));
+          node.replaceWith(frag);
+        }
+      });
+    });
+    return hits;
+  }
+  function setupFind(bar) {
+    var root = document.querySelector(".text-section");
+    if (!root) return;
+    var input = bar.querySelector("input");
+    var status = bar.querySelector(".find-status");
+    var prev = bar.querySelector(".find-prev"), next = bar.querySelector(".find-next");
+    var hits = [], at = -1;
+    bar.hidden = false;
+    function show(i) {
+      if (!hits.length) return;
+      if (at >= 0 && hits[at]) hits[at].classList.remove("current");
+      at = (i + hits.length) % hits.length;
+      var hit = hits[at];
+      hit.classList.add("current");
+      var panel = hit.closest(".version");  /* a hit in another version's tab: open it */
+      if (panel && panel.hidden) {
+        var tab = document.getElementById("tab-" + panel.id);
+        if (tab) tab.click();
+      }
+      hit.scrollIntoView({block: "center"});
+      status.textContent = hits.length === 1 ? "1 match" : (at + 1) + " of " + hits.length;
+    }
+    function run(units, query) {
+      clearFinds(root);
+      hits = markFinds(root, units);
+      at = -1;
+      prev.disabled = next.disabled = hits.length < 2;
+      if (!query) { status.textContent = ""; return; }
+      if (!hits.length) { status.textContent = "Not in this text"; return; }
+      status.textContent = hits.length + (hits.length === 1 ? " match" : " matches");
+      show(0);
+    }
+    prev.addEventListener("click", function () { show(at - 1); });
+    next.addEventListener("click", function () { show(at + 1); });
+    bar.querySelector("form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var typed = input.value.trim();
+      /* The words a search sent (with every spelling of a name) while they stand as
+         sent; what the reader types is looked for as typed. */
+      var units = typed === bar.getAttribute("data-query") ? JSON.parse(bar.getAttribute("data-units") || "[]") : (typed ? [typed] : []);
+      run(units, typed);
+    });
+    if (input.value.trim()) run(JSON.parse(bar.getAttribute("data-units") || "[]"), input.value.trim());
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll(".facets-box, .fold-box").forEach(setupFacets);
     document.querySelectorAll(".text-section").forEach(setupMarkNotes);
@@ -178,5 +278,6 @@
     document.querySelectorAll("[data-citation]").forEach(setupCitation);
     document.querySelectorAll(".text-section").forEach(setupTools);
     document.querySelectorAll("[data-tabs]").forEach(setupTabs);
+    document.querySelectorAll("[data-find]").forEach(setupFind);  /* after the tabs */
   });
 })();
