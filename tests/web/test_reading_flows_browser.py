@@ -415,3 +415,22 @@ def test_a_result_opens_at_its_hits_and_steps_through_them(page, site):
     page.goto(f"{site}/document/h-ko?find=김두봉")
     expect(status).to_have_text("1 match")
     assert not page.problems, page.problems
+
+
+def test_a_printout_says_where_and_when_and_is_black_and_white(page, site):
+    from datetime import UTC, datetime
+
+    from opis.model.dates import human_date
+
+    page.goto(f"{site}/document/r1")
+    source = page.locator(".print-source")
+    expect(source).to_be_hidden()  # on screen, nothing changes
+    page.emulate_media(media="print")
+    expect(source).to_be_visible()
+    expect(source).to_contain_text(f"{site}/document/r1")
+    expect(source).to_contain_text(human_date(datetime.now(UTC).date().isoformat()))
+    expect(page.locator(".find-bar")).to_be_hidden()
+    mark = page.locator(".doc-text .ann").first
+    colours = mark.evaluate("m => [getComputedStyle(m).color, getComputedStyle(m).backgroundColor]")
+    assert colours == ["rgb(0, 0, 0)", "rgba(0, 0, 0, 0)"], colours
+    assert not page.problems, page.problems

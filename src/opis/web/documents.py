@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import fields
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
@@ -199,7 +200,8 @@ def document(request: Request, name: str,
                                                                            snapshot))
     units = archive.records.find_units(find) if find.strip() else []
     return page(request, "document.html", record=record, article=article, find=find,
-                find_units=units)
+                find_units=units, today=datetime.now(UTC).date(),
+                page_url=absolute_url(request, render.document_url(record.id)))
 
 
 def render_article(request: Request, record: Record, snapshot: reading.Snapshot) -> Markup:
