@@ -74,6 +74,9 @@ class Settings:
     # OPIS_MAX_* as given: the readers parse them into their Limits (readers/limits.py)
     reader_limits: Mapping[str, str] = field(default_factory=dict)
     oai: OaiSettings = OaiSettings()
+    site_name: str = "opis"  # OPIS_SITE_NAME: in every page's header and title
+    site_logo: Path | None = None  # OPIS_SITE_LOGO: an image file beside the name
+    about: Path | None = None  # OPIS_ABOUT: a Markdown file, the /about page's text
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -128,6 +131,9 @@ class Settings:
             reader_limits={k: v for k, v in env.items() if k.startswith("OPIS_MAX_")
                            and k != "OPIS_MAX_BODY"},
             oai=oai,
+            site_name=" ".join(get("OPIS_SITE_NAME").split())[:80] or "opis",
+            site_logo=_file("OPIS_SITE_LOGO", get("OPIS_SITE_LOGO"), LOGO_SUFFIXES),
+            about=_file("OPIS_ABOUT", get("OPIS_ABOUT"), (".md", ".markdown", ".txt")),
         )
 
 
@@ -147,6 +153,21 @@ def settings() -> Settings:
         parsed = Settings.from_env(dict(key))
         _cache = (key, parsed)
     return parsed
+
+
+LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg", ".webp")
+
+
+def _file(name: str, value: str, suffixes: tuple[str, ...]) -> Path | None:
+    """A file a setting names: it must exist and be of a kind opis serves."""
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if path.suffix.lower() not in suffixes:
+        raise SettingsError(f"{name}={value!r}: give a {', '.join(suffixes)} file")
+    if not path.is_file():
+        raise SettingsError(f"{name}={value!r}: no such file")
+    return path
 
 
 def site_address(value: str) -> str | None:

@@ -434,3 +434,28 @@ def test_a_printout_says_where_and_when_and_is_black_and_white(page, site):
     colours = mark.evaluate("m => [getComputedStyle(m).color, getComputedStyle(m).backgroundColor]")
     assert colours == ["rgb(0, 0, 0)", "rgba(0, 0, 0, 0)"], colours
     assert not page.problems, page.problems
+
+
+def test_the_about_page_is_one_click_from_any_page(page, tmp_path, monkeypatch):
+    (tmp_path / "about.md").write_text(
+        "# Who we are\n\nA small centre translating documents on Korea (조선).\n",
+        encoding="utf-8")
+    monkeypatch.setenv("OPIS_SITE_NAME", "Korea Documents Centre")
+    monkeypatch.setenv("OPIS_ABOUT", str(tmp_path / "about.md"))
+    archive = Archive(str(tmp_path / "about.db"))
+    archive.put([sample_record()])
+    try:
+        with live_server(create_app(archive)) as url:
+            page.goto(f"{url}/document/r1")
+            expect(page.locator(".brand")).to_have_text("Korea Documents Centre")
+            page.get_by_role("link", name="About this archive").click()
+            page.wait_for_url(f"{url}/about")
+            expect(page.locator("h1")).to_have_text("About Korea Documents Centre")
+            expect(page.locator(".about-text h2")).to_have_text("Who we are")
+            expect(page.locator(".about-text")).to_contain_text("조선")
+            width = WIDTHS[page.width_name]
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            shot(page, f"about-{page.width_name}")
+    finally:
+        archive.close()
+    assert not page.problems, page.problems

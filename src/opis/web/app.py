@@ -42,6 +42,7 @@ from opis.web.render import (
     html_datetime,
     list_title,
 )
+from opis.web.site import install_site
 
 HERE = Path(__file__).parent
 # What a reader derived at import (Record.flags), by the field it concerns.
@@ -172,6 +173,7 @@ def create_app(archive: Archive) -> FastAPI:
     install_curation(app, archive)
     install_account(app)
     install_held(app)
+    install_site(app)
     install_oai(app, archive)
     zotero.install_unapi(app, archive)
 
