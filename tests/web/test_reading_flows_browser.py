@@ -459,3 +459,27 @@ def test_the_about_page_is_one_click_from_any_page(page, tmp_path, monkeypatch):
     finally:
         archive.close()
     assert not page.problems, page.problems
+
+
+def test_an_advanced_search_opens_as_an_ordinary_search(page, site):
+    page.goto(f"{site}/search")
+    page.get_by_role("link", name="Advanced search").click()
+    page.wait_for_url(f"{site}/search/advanced")
+    page.get_by_label("All of these words").fill("plenum")
+    page.get_by_label("None of these words").fill("Taiwan")
+    page.get_by_label("Original language").select_option(value="ru")
+    page.get_by_label("From").fill("1956")
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[page.width_name]
+    shot(page, f"advanced-{page.width_name}")
+    page.get_by_role("button", name="Search", exact=True).last.click()
+    page.wait_for_url(re.compile(r".*/search\?q=plenum\+-Taiwan.*language=ru.*"))
+    expect(page.locator("#q")).to_have_value("plenum -Taiwan")
+    expect(page.locator(".chip-remove", has_text="Russian")).to_have_count(1)
+    expect(page.locator(".chip-remove", has_text="1956")).to_have_count(1)
+    titles = page.locator(".hit h3 a").all_inner_texts()
+    assert titles == ["Report on the Plenum"], titles
+    # A date that is not one comes back to the form, with the rows kept.
+    page.goto(f"{site}/search/advanced/go?all_words=plenum&from=soon")
+    expect(page.locator("#error")).to_contain_text("'soon' is not a date")
+    expect(page.get_by_label("All of these words")).to_have_value("plenum")
+    assert not page.problems, page.problems

@@ -27,7 +27,7 @@ from opis.model.languages import language_name
 from opis.search.base import SearchRequest
 from opis.services import reading
 from opis.services.archive import Archive
-from opis.web import api, browse, documents, entities, search, zotero
+from opis.web import advanced, api, browse, documents, entities, search, zotero
 from opis.web.account import install_account
 from opis.web.charts import network_svg, timeline_svg
 from opis.web.curation import install_curation
@@ -166,6 +166,7 @@ def create_app(archive: Archive) -> FastAPI:
         return {"status": "ok", "records": archive.count()}
 
     app.include_router(api.router)
+    app.include_router(advanced.router)  # before search: /search/advanced is its own
     app.include_router(search.router)
     app.include_router(documents.router)
     app.include_router(browse.router)
