@@ -483,3 +483,16 @@ def test_an_advanced_search_opens_as_an_ordinary_search(page, site):
     expect(page.locator("#error")).to_contain_text("'soon' is not a date")
     expect(page.get_by_label("All of these words")).to_have_value("plenum")
     assert not page.problems, page.problems
+
+
+def test_a_search_can_be_followed_in_a_feed_reader(page, site):
+    search_from_the_page(page, site, "plenum")
+    follow = page.get_by_role("link", name="Follow this search")
+    expect(follow).to_be_visible()
+    with page.expect_response(re.compile(r".*/search\.atom\?q=plenum")) as caught:
+        follow.click()
+    response = caught.value
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    assert "<feed" in response.text() and "Report on the Plenum" in response.text()
+    assert not page.problems, page.problems

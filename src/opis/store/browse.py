@@ -160,3 +160,13 @@ def published_data(session: Session) -> Iterator[tuple[str, dict[str, Any]]]:
     stmt = select(RecordRow.id, RecordRow.data).where(PUBLISHED).order_by(RecordRow.id)
     for rid, data in session.execute(stmt.execution_options(yield_per=500)):
         yield rid, data or {}
+
+
+def newest(session: Session, ids: list[str], limit: int) -> list[tuple[str, Any, Any]]:
+    """(id, created_at, updated_at) of the published records among ``ids`` changed most
+    recently, newest first: a search's feed of new and corrected documents."""
+    out: list[tuple[str, Any, Any]] = []
+    for i in range(0, len(ids), 500):
+        out += session.execute(select(RecordRow.id, RecordRow.created_at, RecordRow.updated_at)
+                               .where(RecordRow.id.in_(ids[i:i + 500]), PUBLISHED)).all()
+    return sorted(out, key=lambda r: (r[2], r[0]), reverse=True)[:limit]

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from feedgen.feed import FeedGenerator
 from pydantic import Field
 
+from opis.model.dates import human_date
 from opis.model.dates import typed_day as parse_day
 from opis.search.base import ENTITY_FACETS, MAX_RESULT_WINDOW, SearchRequest
 from opis.services.archive import TimedResult
 from opis.services.search_export import EXPORT_LIMIT, LABELS, UnknownListFormat, export_results
+from opis.services.search_feed import newest_found
 from opis.services.search_results import facet_label, results_data
 from opis.services.spelling import did_you_mean
-from opis.web.deps import archive_of, page
+from opis.web.deps import absolute_url, archive_of, page
 from opis.web.render import document_url, entity_url
 from opis.web.zotero import export_context
 
@@ -304,3 +308,37 @@ def search_export(request: Request, ext: str,
                              headers={
         "Content-Disposition": f'attachment; filename="opis-search.{ext}"',
         "X-Opis-Exported": str(found.count), "X-Opis-Total": str(found.total)})
+
+
+@router.get("/search.atom", tags=["pages"],
+            summary="A search as an Atom feed: the documents it finds, newest first")
+def search_feed(request: Request, params: SearchParams = Depends(search_params)) -> Response:
+    """What a feed reader follows: the 50 documents the search finds that were added
+    or corrected last, each linking to its page."""
+    entries = newest_found(archive_of(request), params.request())
+    page_url = absolute_url(request, params.url())
+    feed = FeedGenerator()
+    feed.id(page_url)
+    name = request.app.state.templates.env.globals.get("site_name", "opis")
+    feed.title(f"{name}: {params.q}" if params.q else f"{name}: new documents")
+    feed.subtitle("Documents this search finds, newest first")
+    feed.link(href=page_url, rel="alternate", type="text/html")
+    feed.link(href=absolute_url(request, params.url(base="/search.atom")), rel="self")
+    feed.generator("opis")
+    feed.updated(_aware(entries[0].updated) if entries else datetime.now(UTC))
+    for e in reversed(entries):  # feedgen puts each entry it adds first
+        url = absolute_url(request, document_url(e.record.id))
+        item = feed.add_entry()
+        item.id(url)
+        item.title(e.record.title)
+        item.link(href=url, rel="alternate", type="text/html")
+        item.published(_aware(e.published))
+        item.updated(_aware(e.updated))
+        if e.record.summary or e.record.date:
+            item.summary(" — ".join(x for x in (human_date(e.record.date) if e.record.date
+                                                else "", e.record.summary or "") if x))
+    return Response(feed.atom_str(pretty=True), media_type="application/atom+xml")
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
