@@ -68,7 +68,7 @@ def search_from_the_page(page: Page, site: str, query: str) -> None:
 
 
 def visible_marks(page: Page, record_id: str) -> list[str]:
-    hit = page.locator(".hit", has=page.locator(f'a[href="/document/{record_id}"]'))
+    hit = page.locator(".hit", has=page.locator(f'a[href^="/document/{record_id}?find="]'))
     expect(hit.locator(".snippet")).to_be_visible()
     return [m.inner_text() for m in hit.locator(".snippet mark").all()]
 
@@ -183,7 +183,7 @@ def test_dates_and_labels_read_as_words(page, demo_server):
     page.locator("#q").press("Enter")
     expect(page.locator("#result-count")).not_to_contain_text("ms)")
     page.locator(".hit h3 a", has_text="Communist Party").first.click()
-    page.wait_for_url(re.compile(r".*/document/114165$"))
+    page.wait_for_url(re.compile(r".*/document/114165\?find=Korean.*"))
     expect(page.locator("main p.meta").first).to_contain_text("28 December 1956")
     expect(page.locator("dd time").first).to_have_text("28 December 1956")
     expect(page.get_by_text("(dated ?9 January 1957)")).to_be_attached()

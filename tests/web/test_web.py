@@ -55,7 +55,7 @@ def test_document_json_field_names(client):
 def test_search_page_and_json(client):
     r = client.get("/search", params={"q": "Mikoyan"})
     assert r.status_code == 200 and "<mark>Mikoyan</mark>" in r.text
-    assert 'href="/document/114165"' in r.text
+    assert 'href="/document/114165?find=Mikoyan"' in r.text  # opens at the hit
     data = client.get("/search.json", params={"q": "Mikoyan"}).json()
     assert data["total"] == 1 and data["hits"][0]["id"] == "114165"
     empty = client.get("/search", params={"q": "zzzzqqq"})
