@@ -192,3 +192,28 @@ def test_export_a_result_list_by_clicking(page, demo_server, tmp_path):
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     page.screenshot(path=str(tmp_path / "export-390.png"))
     assert not page.problems, page.problems
+
+
+OVERLAPS = """() => {
+  const box = e => e.getBoundingClientRect();
+  const texts = [...document.querySelectorAll('.chart-network text')].map(box);
+  const dots = [...document.querySelectorAll('.chart-network circle')].map(box);
+  const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  let labels = 0, covered = 0;
+  texts.forEach((a, i) => texts.slice(i + 1).forEach(b => { if (hit(a, b)) labels++; }));
+  texts.forEach(a => dots.forEach(b => { if (hit(a, b)) covered++; }));
+  return [texts.length, labels, covered];
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_network_labels_never_cover_each_other(browser, demo_server, width):
+    """A crowded ring (25 people around Syngman Rhee) used to print names over names at
+    its top and bottom; each label now moves outward until it is clear."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{demo_server}/person/syngman-rhee")
+    page.locator(".chart-network").first.scroll_into_view_if_needed()
+    count, labels, covered = page.evaluate(OVERLAPS)
+    context.close()
+    assert count > 20 and labels == 0 and covered == 0, (count, labels, covered)

@@ -61,6 +61,30 @@ def timeline_svg(points: Sequence[tuple[int, int, str]], height: int = 240) -> M
     return Markup("".join(parts))
 
 
+LABEL_CHAR = 6.6  # the width of a character of a 13 px label, on average
+
+
+def _label_spot(x: float, y: float, angle: float, r: float, width: float,
+                taken: list[tuple[float, float, float, float]]) -> tuple[str, float, float]:
+    """Where a ring node's label goes: beside it, outward; where that would cover a
+    label already placed (crowded at the top and bottom of the ring), further out
+    along the same ray, as far as it takes (at most four steps)."""
+    cos, sin = math.cos(angle), math.sin(angle)
+    anchor = "end" if cos < -0.01 else "start"
+    spot = (anchor, x + (-(r + 5) if anchor == "end" else r + 5), y + 4)
+    for step in range(5):
+        out = step * 17.0
+        tx = x + cos * out + (-(r + 5) if anchor == "end" else r + 5)
+        ty = y + sin * out + 4 + (math.copysign(8 * step, sin) if abs(sin) > 0.5 else 0)
+        left = tx - width if anchor == "end" else tx
+        box = (left, ty - 12, left + width, ty + 3)
+        if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                   for b in taken):
+            return anchor, tx, ty
+        spot = spot if step else (anchor, tx, ty)
+    return spot
+
+
 def network_svg(network: dict[str, Any] | None, size: int = 560) -> Markup:
     """The person in the middle, the others on a ring in order of the documents they
     share with them (the same picture on every visit); a line's width grows with the
@@ -100,16 +124,28 @@ def network_svg(network: dict[str, Any] | None, size: int = 560) -> Markup:
                      f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
                      f'stroke="{MUTED}" stroke-width="{width:.2f}" '
                      f'stroke-opacity="{opacity:.2f}"/></a>')
-    for n in [*others, center]:
+    taken: list[tuple[float, float, float, float]] = []  # what a label must not cover
+    for n in [center, *others]:  # every node's circle, then each label as it is placed
+        x, y, _angle = place[n["id"]]
+        r = 15 if n is center else 5 + 8 * math.sqrt(n["records"] / most)
+        taken.append((x - r, y - r, x + r, y + r))
+    for n in [center, *others]:  # the centre's label first: it stays where it is
         x, y, angle = place[n["id"]]
         is_center = n is center
         r = 15 if is_center else 5 + 8 * math.sqrt(n["records"] / most)
+        width = LABEL_CHAR * len(n["label"]) + 4
         if is_center:
             anchor, tx, ty = "middle", x, y + r + 16
         else:
-            anchor = "end" if math.cos(angle) < -0.01 else "start"
-            tx = x + (-(r + 5) if anchor == "end" else r + 5)
-            ty = y + 4
+            anchor, tx, ty = _label_spot(x, y, angle, r, width, taken)
+        left = tx - width / 2 if anchor == "middle" else tx - width if anchor == "end" else tx
+        taken.append((left, ty - 12, left + width, ty + 3))
+        n["_label"] = (anchor, tx, ty)
+    for n in [*others, center]:
+        x, y, _angle = place[n["id"]]
+        is_center = n is center
+        r = 15 if is_center else 5 + 8 * math.sqrt(n["records"] / most)
+        anchor, tx, ty = n.pop("_label")
         label = escape(n["label"])
         weight = ' font-weight="bold"' if is_center else ""
         parts.append(f'<a href="{escape(n.get("documents") or n.get("url") or "")}" '
