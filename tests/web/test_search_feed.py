@@ -46,3 +46,13 @@ def test_a_search_feed_lists_its_newest_documents(tmp_path: Path) -> None:
     self_link = [link.get("href") for link in feed.findall(f"{ATOM}link")
                  if link.get("rel") == "self"]
     assert self_link == ["https://archive.example.org/search.atom?q=plenum"]
+
+
+def test_a_query_with_control_characters_still_gives_a_feed(tmp_path: Path) -> None:
+    archive = Archive(str(tmp_path / "a.db"))
+    archive.put([sample_record()])
+    with TestClient(create_app(archive)) as client:
+        r = client.get("/search.atom", params={"q": "çj\x9cv\U000793df\x1eI\x89", "from": "<"})
+    archive.close()
+    assert r.status_code == 200
+    assert etree.fromstring(r.content).findtext(f"{ATOM}title").startswith("opis: çj")

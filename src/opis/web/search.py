@@ -23,6 +23,7 @@ from opis.model.dates import human_date
 from opis.model.dates import typed_day as parse_day
 from opis.search.base import ENTITY_FACETS, MAX_RESULT_WINDOW, SearchRequest
 from opis.services.archive import TimedResult
+from opis.services.export.tei_header import xml_safe
 from opis.services.search_export import EXPORT_LIMIT, LABELS, UnknownListFormat, export_results
 from opis.services.search_feed import newest_found
 from opis.services.search_results import facet_label, results_data
@@ -318,25 +319,27 @@ def search_feed(request: Request, params: SearchParams = Depends(search_params))
     entries = newest_found(archive_of(request), params.request())
     page_url = absolute_url(request, params.url())
     feed = FeedGenerator()
-    feed.id(page_url)
+    feed.id(xml_safe(page_url))
     name = request.app.state.templates.env.globals.get("site_name", "opis")
-    feed.title(f"{name}: {params.q}" if params.q else f"{name}: new documents")
+    feed.title(xml_safe(f"{name}: {params.q}" if params.q else f"{name}: new documents"))
     feed.subtitle("Documents this search finds, newest first")
-    feed.link(href=page_url, rel="alternate", type="text/html")
-    feed.link(href=absolute_url(request, params.url(base="/search.atom")), rel="self")
+    feed.link(href=xml_safe(page_url), rel="alternate", type="text/html")
+    feed.link(href=xml_safe(absolute_url(request, params.url(base="/search.atom"))),
+              rel="self")
     feed.generator("opis")
     feed.updated(_aware(entries[0].updated) if entries else datetime.now(UTC))
     for e in reversed(entries):  # feedgen puts each entry it adds first
         url = absolute_url(request, document_url(e.record.id))
         item = feed.add_entry()
         item.id(url)
-        item.title(e.record.title)
+        item.title(xml_safe(e.record.title))
         item.link(href=url, rel="alternate", type="text/html")
         item.published(_aware(e.published))
         item.updated(_aware(e.updated))
         if e.record.summary or e.record.date:
-            item.summary(" — ".join(x for x in (human_date(e.record.date) if e.record.date
-                                                else "", e.record.summary or "") if x))
+            item.summary(xml_safe(" — ".join(
+                x for x in (human_date(e.record.date) if e.record.date else "",
+                            e.record.summary or "") if x)))
     return Response(feed.atom_str(pretty=True), media_type="application/atom+xml")
 
 
