@@ -304,9 +304,16 @@ def unit_spans(text: str, hits: Iterable[tuple[int, int]], node: Node | None,
         return all(not text[tokens[k][1]:tokens[k + 1][0]].strip(" -‐‑’'.\u00a0")
                    for k in range(i, i + n - 1))
 
+    # A unit starts only on a token the engine matched, unless its first word is a stop
+    # word or a prefix (which the engine's hits do not show): the rest are skipped.
+    any_start = any(parts[0].casefold() in STOPWORDS or (prefix and len(parts) == 1)
+                    for parts, prefix in units)
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(tokens):
+        if not hit[i] and not any_start:
+            i += 1
+            continue
         for parts, prefix in units:
             n = len(parts)
             # The first word first: most tokens are no hit, and that ends it at once.
