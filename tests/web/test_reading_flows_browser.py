@@ -388,6 +388,7 @@ def test_a_result_opens_at_its_hits_and_steps_through_them(page, site):
     page.wait_for_url(re.compile(r".*/document/h-kim\?find=Kim.*"))
     status = page.locator(".find-bar .find-status")
     expect(status).to_have_text("1 of 2")
+    expect(page.locator(".find-bar")).to_have_class(re.compile(r"\bactive\b"))
     marks = page.locator(".doc-text mark.find-hit")
     assert [m.inner_text() for m in marks.all()] == ["Kim Il Sung", "Kim Il Sung"]
     current = page.locator(".doc-text mark.find-hit.current")
@@ -495,4 +496,35 @@ def test_a_search_can_be_followed_in_a_feed_reader(page, site):
     assert response.status == 200
     assert response.headers["content-type"].startswith("application/atom+xml")
     assert "<feed" in response.text() and "Report on the Plenum" in response.text()
+    assert not page.problems, page.problems
+
+
+def test_what_was_derived_at_import_is_visible_on_the_page(page, tmp_path):
+    volume = tmp_path / "vol1.xml"
+    volume.write_text(
+        '<?xml version="1.0"?>\n<TEI xmlns="http://www.tei-c.org/ns/1.0" xml:id="vol1">\n'
+        '<teiHeader><fileDesc><titleStmt><title type="complete">Vol</title></titleStmt>'
+        "</fileDesc></teiHeader>\n<text><body>\n"
+        '<div type="document" xml:id="d2" n="2">\n<head/><dateline>Executive Mansion,<lb/>'
+        "Washington, December 18, 1897.</dateline><p>Dvořák’s “note” on Ким Ир Сен "
+        "(김일성, 金日成).</p></div>\n</body></text></TEI>\n", encoding="utf-8")
+    archive = Archive(str(tmp_path / "flags.db"))
+    archive.ingest([volume])
+    try:
+        with live_server(create_app(archive)) as url:
+            page.goto(f"{url}/document/vol1-d2")
+            about = page.locator("details.fold-box").first
+            if not about.evaluate("d => d.open"):  # folded on a phone: a tap opens it
+                about.locator("summary").click()
+            flags = page.locator("ul.import-flags li")
+            expect(flags).to_have_count(2)
+            expect(flags.first).to_be_visible()
+            expect(flags.first).to_contain_text("title derived from the dateline")
+            expect(flags.nth(1)).to_contain_text("read from the printed dateline")
+            assert page.evaluate("document.documentElement.scrollWidth") <= \
+                WIDTHS[page.width_name]
+            flags.first.scroll_into_view_if_needed()
+            shot(page, f"flags-{page.width_name}")
+    finally:
+        archive.close()
     assert not page.problems, page.problems
