@@ -251,6 +251,7 @@
       hits = markFinds(root, units);
       at = -1;
       prev.disabled = next.disabled = hits.length < 2;
+      bar.classList.toggle("active", hits.length > 0);
       if (!query) { status.textContent = ""; return; }
       if (!hits.length) { status.textContent = "Not in this text"; return; }
       status.textContent = hits.length + (hits.length === 1 ? " match" : " matches");
