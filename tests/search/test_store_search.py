@@ -182,35 +182,50 @@ def test_reindex_rebuilds(archive, tmp_path):
     assert ids(archive, "Mikoyan") == ["114165"]
 
 
-def test_facet_counts_of_a_large_result_are_estimated_from_a_sample(tmp_path, monkeypatch):
+def test_facet_counts_of_a_large_result_are_estimated_from_a_sample(db_url, monkeypatch):
     """Above a number of hits the counts come from a fixed sample of documents, scaled up,
     and say so (the page marks them ≈, the API gives the share); browse pages and any
-    request asking for exact counts get exact ones."""
+    request asking for exact counts get exact ones. Both engines, every kind of facet."""
     from fastapi.testclient import TestClient
 
     from opis.model import Record
-    from opis.search import tantivy_engine
+    from opis.model.entity import Collection
+    from opis.search import postgres_engine, tantivy_engine
+    from opis.search.base import about
     from opis.services.archive import Archive
     from opis.web.app import create_app
 
-    monkeypatch.setattr(tantivy_engine, "FACET_EXACT_UP_TO", 100)
-    monkeypatch.setattr(tantivy_engine, "FACET_SAMPLE", 150)
-    archive = Archive(str(tmp_path / "many.db"))
+    for engine in (tantivy_engine, postgres_engine):
+        monkeypatch.setattr(engine, "FACET_EXACT_UP_TO", 100)
+        monkeypatch.setattr(engine, "FACET_SAMPLE", 150)
+    archive = Archive(db_url)
     try:
-        archive.put([Record(f"r{i}", f"Report {i}", "The harvest was counted again.",
+        archive.put([Record(f"r{i}", f"Report {i}",
+                            "The harvest was counted again, Kim Il Sung said in Pyongyang.",
                             date=f"{1950 + i % 3}", original_language="ru" if i % 3 else "en")
                      for i in range(300)])
+        archive.save_collection(Collection("harvests", "Harvest reports",
+                                           record_ids=[f"r{i}" for i in range(0, 300, 2)]))
         estimated = archive.search(SearchRequest(query="harvest")).result
         assert estimated.total == 300 and estimated.facets_sampled == 0.5
         counts = dict(estimated.facets["language"])
         assert abs(counts["ru"] - 200) <= 40 and abs(counts["en"] - 100) <= 40
+        # (a sample of about 150 of 300: within a quarter)
+        assert abs(sum(n for _, n in estimated.facets["year"]) - 300) <= 75
+        assert abs(dict(estimated.facets["collection"])["harvests"] - 150) <= 40
+        (person, n), = estimated.facets["person"]
+        assert person.endswith("kim-il-sung") and abs(n - 300) <= 75
         # Shown to three significant figures, never as a falsely exact multiple.
-        assert [tantivy_engine._about(x) for x in (79280, 43296.4, 0.2)] == [79300, 43300, 1]
+        assert [about(x) for x in (79280, 43296.4, 0.2)] == [79300, 43300, 1]
         exact = archive.search(SearchRequest(query="harvest", exact_facets=True)).result
         assert exact.facets_sampled is None and dict(exact.facets["language"]) == \
             {"ru": 200, "en": 100}
+        assert dict(exact.facets["collection"]) == {"harvests": 150}
+        assert exact.facets["decade"] == [(1950, 300)]
+        assert exact.facets["year"] == [(1950, 100), (1951, 100), (1952, 100)]
         few = archive.search(SearchRequest(query="harvest", years=[1950])).result
         assert few.total == 100 and few.facets_sampled is None  # at the limit: exact
+        assert dict(few.facets["language"]) == {"en": 100}
         client = TestClient(create_app(archive))
         page = client.get("/search", params={"q": "harvest"}).text
         assert 'id="facets-estimated"' in page and "≈" in page

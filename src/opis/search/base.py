@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,6 +22,23 @@ ENTITY_FACETS = ("person", "place", "organization", "event")
 # buffer for offset + limit hits up front, per index segment, so an unbounded offset
 # was a one-request denial of service (2**31 asked for 34 GB and killed the server).
 MAX_RESULT_WINDOW = 10_000
+
+
+# Every record falls in one of these buckets (by a hash of its id, the same in both
+# engines): a facet count over the hits in a few buckets, scaled up, estimates the count
+# over all of them.
+SAMPLE_BUCKETS = 64
+
+
+def sample_bucket(record_id: str) -> int:
+    return zlib.crc32(record_id.encode()) % SAMPLE_BUCKETS
+
+
+def about(estimate: float) -> int:
+    """An estimated count to three significant figures (79,300, not a falsely exact
+    79,280: a sample of one hit in sixteen counts in sixteens), and never zero."""
+    digits = len(str(int(estimate)))
+    return max(1, int(round(estimate, min(0, 3 - digits))))
 
 
 @dataclass

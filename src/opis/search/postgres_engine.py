@@ -8,24 +8,28 @@ drift from the records it describes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import islice
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
 
 from opis.model import Record
 from opis.search.base import (
     ENTITY_FACETS,
+    SAMPLE_BUCKETS,
     Hit,
     Indexable,
     SearchRequest,
     SearchResult,
+    about,
     clamp_window,
     marked_html,
     meta_text,
     notes_snippet,
     notes_text,
     query_words,
+    sample_bucket,
     unit_spans,
 )
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
@@ -37,10 +41,19 @@ from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, po
 CONFIG = "opis_english"
 RUSSIAN = "opis_russian"
 GERMAN = "opis_german"
+# The index that ranks inside itself (migration 0009; absent where the server lacks RUM).
+RUM_INDEX = "ix_search_documents_rank"
+GIN_INDEX = "ix_search_documents_tsv"  # where the server lacks RUM
+# Facet counts are exact up to this many hits; above, they are estimated from the hits
+# in a few sample buckets (about FACET_SAMPLE of them), as the embedded engine does
+# above its own, higher limit: here every counted hit is a row read from the table.
+FACET_EXACT_UP_TO = 2_000
+FACET_SAMPLE = 2_000
 MAX_DOCUMENTS = 2**31 - 1  # more records than any archive: the bound of LIMIT/OFFSET
 _UPSERT = text(
     f"""
-    INSERT INTO search_documents (record_id, notes, tsv) VALUES (:id, :notes,
+    INSERT INTO search_documents (record_id, notes, sample, entities, collections, tsv)
+    VALUES (:id, :notes, :sample, CAST(:entities AS text[]), CAST(:collections AS text[]),
         setweight(to_tsvector('{CONFIG}', :title), 'A') ||
         setweight(to_tsvector('{CONFIG}', :summary), 'B') ||
         setweight(to_tsvector('{CONFIG}', :meta), 'C') ||
@@ -50,7 +63,9 @@ _UPSERT = text(
         setweight(to_tsvector('{GERMAN}', :de), 'D') ||
         setweight(to_tsvector('simple', :cjk), 'D') ||
         setweight(array_to_tsvector(CAST(:linked AS text[])), 'D'))
-    ON CONFLICT (record_id) DO UPDATE SET tsv = EXCLUDED.tsv, notes = EXCLUDED.notes
+    ON CONFLICT (record_id) DO UPDATE SET tsv = EXCLUDED.tsv, notes = EXCLUDED.notes,
+        sample = EXCLUDED.sample, entities = EXCLUDED.entities,
+        collections = EXCLUDED.collections
     """
 )
 START, STOP = "\x02", "\x03"
@@ -122,13 +137,13 @@ def compile_tsquery(node: Node, params: dict[str, str], linked: bool = True) -> 
 
 
 class PostgresEngine:
+    def __init__(self) -> None:
+        self._rum: str | None = None  # the distance operator ("": none), found at first
+
     def stage(self, items: Iterable[Indexable], session: Session) -> None:
-        for item in items:
-            r = item.record
-            session.execute(_UPSERT, {"id": r.id, "title": r.title, "summary": r.summary or "",
-                                      "meta": meta_text(r), "body": r.text,
-                                      "notes": notes_text(r),
-                                      "linked": linked_lexemes(r), **language_texts(r)})
+        rows = [_row(item) for item in items]
+        if rows:  # one executemany: psycopg sends the rows in a pipeline, not one by one
+            session.execute(_UPSERT, rows)
 
     def remove(self, record_ids: Iterable[str], session: Session) -> None:
         for rid in record_ids:
@@ -156,11 +171,23 @@ class PostgresEngine:
         return None
 
     def rebuild(self, items: Iterable[Indexable], session: Session) -> int:
+        """Every row again, with the full-text index dropped first and built once at the
+        end, in the same transaction: built in bulk, a RUM index is made many times
+        faster than row by row."""
+        indexes = session.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'search_documents'"
+            " AND schemaname = current_schema() AND indexname IN (:rum, :gin)"),
+            {"rum": RUM_INDEX, "gin": GIN_INDEX}).all()
+        for name, _definition in indexes:
+            session.execute(text(f"DROP INDEX {name}"))
         session.execute(text("DELETE FROM search_documents"))
         n = 0
-        for item in items:
-            self.stage([item], session)
-            n += 1
+        rest = iter(items)
+        while batch := list(islice(rest, 200)):
+            self.stage(batch, session)
+            n += len(batch)
+        for _name, definition in indexes:
+            session.execute(text(definition))
         return n
 
     def count(self, session: Session) -> int:
@@ -177,121 +204,144 @@ class PostgresEngine:
         # database error, so both stay within what any archive can hold.
         offset, limit = clamp_window(request.offset, request.limit, MAX_DOCUMENTS)
         params: dict = {"limit": max(1, limit), "offset": offset}
-        where = ["r.status = 'published'"]
-        if node is not None:
-            queries = f"{compile_tsquery(node, params)} AS q"
-            where.append("s.tsv @@ q.q")
-            score = "ts_rank_cd(s.tsv, q.q)"
-            if _has_links(node):
-                # A document found only through a linked name ranks below every literal
-                # match (a tenth of its score: the link lexeme alone counts as a word).
-                queries += f", {compile_tsquery(node, params, linked=False)} AS lit"
-                score += " * CASE WHEN s.tsv @@ q.lit THEN 1 ELSE 0.1 END"
-            source = ("search_documents s JOIN records r ON r.id = s.record_id,"
-                      f" (SELECT {queries}) q")
-        else:
-            source = "records r"
-            score = "0.0"
-        if request.date_to:
-            where.append("r.date_start <= :date_to")
-            params["date_to"] = request.date_to
-        if request.date_from:
-            where.append("r.date_end >= :date_from")
-            params["date_from"] = request.date_from
-        if request.languages:
-            where.append("r.original_language = ANY(:langs)")
-            params["langs"] = list(request.languages)
-        for i, eid in enumerate(request.entities):
-            where.append(f"EXISTS (SELECT 1 FROM mentions m WHERE m.record_id = r.id"
-                         f" AND m.entity_id = :ent{i})")
-            params[f"ent{i}"] = eid
-        if request.repositories:
-            where.append("r.repository = ANY(:repos)")
-            params["repos"] = list(request.repositories)
-        if request.classifications:
-            where.append("upper(r.classification) = ANY(:classes)")
-            params["classes"] = [c.upper() for c in request.classifications]
-        if request.years:
-            where.append("CAST(extract(year FROM r.date_start) AS integer) = ANY(:years)")
-            params["years"] = list(request.years)
-        if request.decades:
-            where.append("CAST(extract(year FROM r.date_start) AS integer) / 10 * 10"
-                         " = ANY(:decades)")
-            params["decades"] = list(request.decades)
-        if request.collections:
-            where.append("EXISTS (SELECT 1 FROM collection_items ci WHERE ci.record_id = r.id"
-                         " AND ci.collection_id = ANY(:colls))")
-            params["colls"] = list(request.collections)
-        order = {"date": "r.date_start ASC NULLS LAST, r.id",
-                 "-date": "r.date_start DESC NULLS LAST, r.id"}.get(
-            request.sort, "score DESC, r.date_start, r.id")
+        where = ["r.status = 'published'", *_filters(request, params)]
+        if node is None:
+            return self._browse(request, where, params, session)
+        match = compile_tsquery(node, params)
+        where.insert(0, f"s.tsv @@ {match}")
+        source = "search_documents s JOIN records r ON r.id = s.record_id"
         cond = " AND ".join(where)
-        rows = session.execute(text(
-            f"SELECT r.id, r.title, r.date, {score} AS score, count(*) OVER () AS total"
-            f" FROM {source} WHERE {cond} ORDER BY {order} LIMIT :limit OFFSET :offset"
-        ), params).all()
-        total = rows[0].total if rows else 0
-        if not rows and offset:
-            total = session.execute(text(f"SELECT count(*) FROM {source} WHERE {cond}"),
-                                    params).scalar_one()
+        rows = self._page(request, node, match, source, cond, params, session)
+        counted = self._count_and_facets(request, source, cond, params, session)
+        total, facets, share = counted
         snippets = self._snippets(session, [r.id for r in rows], node)
         hits = [Hit(id=r.id, score=float(r.score), title=r.title, date=r.date,
                     snippet=snippets.get(r.id, "")) for r in rows]
-        facets = self._facets(session, source, cond, params, request) if request.facets else {}
-        return SearchResult(total=total, hits=hits, facets=facets, query=node)
+        return SearchResult(total=total, hits=hits, facets=facets, query=node,
+                            facets_sampled=share)
 
-    def _facets(self, session: Session, source: str, cond: str, params: dict,
-                request: SearchRequest) -> dict:
-        """Counts per value over every hit: the hit set is found once per query (not once
-        per facet, as at first: ten full-text matches per search), the record columns are
-        counted in one pass with GROUPING SETS, and the entity kinds in one more."""
-        hits = f"WITH hits AS MATERIALIZED (SELECT r.id FROM {source} WHERE {cond}) "
-        size = {"size": request.facet_size}
-        columns = {
-            "language": "r.original_language", "repository": "r.repository",
-            "classification": "upper(r.classification)",
-            "year": "CAST(extract(year FROM r.date_start) AS integer)",
-            "decade": "CAST(extract(year FROM r.date_start) AS integer) / 10 * 10",
-        }
-        names = list(columns)
-        selected = ", ".join(f"{col} AS {name}" for name, col in columns.items())
-        sets = ", ".join(f"({name})" for name in names)
-        flags = ", ".join(f"GROUPING({name}) AS g_{name}" for name in names)
+    def _page(self, request: SearchRequest, node: Node, match: str, source: str, cond: str,
+              params: dict, session: Session) -> Sequence[Row]:
+        """The hits of one page, best first (or by date). With the RUM index the best
+        come out of the index in rank order, read from the positions it keeps, so no
+        hit's tsvector is read from the table; without it (a server lacking the
+        extension) every hit's is, to rank it with ts_rank_cd."""
+        by_date = {"date": "r.date_start ASC NULLS LAST, r.id",
+                   "-date": "r.date_start DESC NULLS LAST, r.id"}.get(request.sort)
+        if by_date:
+            return session.execute(text(
+                f"SELECT r.id, r.title, r.date, 0.0 AS score FROM {source} WHERE {cond}"
+                f" ORDER BY {by_date} LIMIT :limit OFFSET :offset"), params).all()
+        distance = self._distance(session)
+        if distance:
+            # The distance is 1 / rank, measured against the literal query: a document
+            # found only through a linked name holds no word of it, so its distance is
+            # infinite and it comes after every literal match.
+            ranked = compile_tsquery(node, params, linked=False) if _has_links(node) \
+                else match
+            return session.execute(text(
+                f"SELECT r.id, r.title, r.date, CASE WHEN d = 'Infinity' THEN 0.0"
+                f" ELSE 1.0 / d END AS score FROM (SELECT r.id, r.title, r.date,"
+                f" s.tsv {distance} {ranked} AS d FROM {source} WHERE {cond}"
+                f" ORDER BY s.tsv {distance} {ranked}, r.id LIMIT :limit OFFSET :offset) r"
+                f" ORDER BY d, r.id"), params).all()
+        score = f"ts_rank_cd(s.tsv, {match})"
+        if _has_links(node):
+            # A document found only through a linked name ranks below every literal
+            # match (a tenth of its score: the link lexeme alone counts as a word).
+            literal = compile_tsquery(node, params, linked=False)
+            score += f" * CASE WHEN s.tsv @@ {literal} THEN 1 ELSE 0.1 END"
+        return session.execute(text(
+            f"SELECT r.id, r.title, r.date, {score} AS score FROM {source} WHERE {cond}"
+            f" ORDER BY score DESC, r.date_start, r.id LIMIT :limit OFFSET :offset"),
+            params).all()
+
+    def _distance(self, session: Session) -> str | None:
+        """RUM's distance operator, qualified by the extension's schema (an archive's
+        own schema may be the only one on its search path); None without the index."""
+        if self._rum is None:
+            schema = session.execute(text(
+                "SELECT n.nspname FROM pg_indexes i, pg_extension e JOIN pg_namespace n"
+                " ON n.oid = e.extnamespace WHERE i.indexname = :name"
+                " AND i.schemaname = current_schema() AND e.extname = 'rum'"),
+                {"name": RUM_INDEX}).scalar()
+            self._rum = f"OPERATOR({schema}.<=>)" if schema else ""
+        return self._rum or None
+
+    def _browse(self, request: SearchRequest, where: list[str], params: dict,
+                session: Session) -> SearchResult:
+        """No query: the published records that pass the filters, oldest first unless
+        asked otherwise (a browse page)."""
+        order = {"-date": "r.date_start DESC NULLS LAST, r.id"}.get(
+            request.sort, "r.date_start ASC NULLS LAST, r.id")
+        cond = " AND ".join(where)
+        source = "records r JOIN search_documents s ON s.record_id = r.id"
         rows = session.execute(text(
-            f"{hits}SELECT {', '.join(names)}, {flags}, count(*) AS n FROM"
-            f" (SELECT {selected} FROM records r JOIN hits h ON h.id = r.id) x"
-            f" GROUP BY GROUPING SETS ({sets})"), params).all()
-        out: dict[str, list] = {name: [] for name in names}
-        for row in rows:
-            data = row._mapping
-            name = next(n for n in names if data[f"g_{n}"] == 0)
-            if data[name] not in ("", None):
-                out[name].append((data[name], data["n"]))
-        for name in names:
-            if name in ("year", "decade"):
-                out[name].sort()
-            else:
-                out[name].sort(key=lambda p: (-p[1], str(p[0])))
-                if name != "language":
-                    out[name] = out[name][:request.facet_size]
-        for kind in ENTITY_FACETS:
-            out[kind] = []
+            f"SELECT r.id, r.title, r.date, 0.0 AS score FROM {source} WHERE {cond}"
+            f" ORDER BY {order} LIMIT :limit OFFSET :offset"), params).all()
+        total, facets, share = self._count_and_facets(request, source, cond, params, session)
+        snippets = self._snippets(session, [r.id for r in rows], None)
+        hits = [Hit(id=r.id, score=0.0, title=r.title, date=r.date,
+                    snippet=snippets.get(r.id, "")) for r in rows]
+        return SearchResult(total=total, hits=hits, facets=facets, facets_sampled=share)
+
+    def _count_and_facets(self, request: SearchRequest, source: str, cond: str, params: dict,
+                          session: Session) -> tuple[int, dict, float | None]:
+        """The number of hits and, if asked, the counts per facet value, in one
+        statement: the hits are found once, counted, and (above FACET_EXACT_UP_TO, unless
+        exact counts are asked for) only those in a few sample buckets are counted per
+        value, scaled up. Every count comes from columns of the hits' own rows (the
+        entity and collection ids the index row keeps), never from a join per mention:
+        that join read 90 rows a hit and took seconds at 100,000 records."""
+        sampled = request.facets and not request.exact_facets
         rows = session.execute(text(
-            f"{hits}SELECT kind, entity_id, n FROM (SELECT e.kind, m.entity_id, n,"
-            " row_number() OVER (PARTITION BY e.kind ORDER BY n DESC, m.entity_id) AS rank"
-            " FROM (SELECT m.entity_id, count(DISTINCT m.record_id) AS n FROM mentions m"
-            " JOIN hits h ON h.id = m.record_id GROUP BY m.entity_id) m"
-            " JOIN entities e ON e.id = m.entity_id WHERE e.kind = ANY(:kinds)) ranked"
-            " WHERE rank <= :size ORDER BY kind, rank"),
-            {**params, **size, "kinds": list(ENTITY_FACETS)}).all()
-        for kind, eid, n in rows:
-            out[kind].append((eid, n))
-        rows = session.execute(text(
-            f"{hits}SELECT ci.collection_id, count(DISTINCT ci.record_id) AS n"
-            " FROM collection_items ci JOIN hits h ON h.id = ci.record_id"
-            " GROUP BY ci.collection_id ORDER BY n DESC LIMIT :size"), {**params, **size}).all()
-        out["collection"] = [(c, n) for c, n in rows]
-        return out
+            f"WITH hits AS MATERIALIZED (SELECT s.record_id AS id, s.sample,"
+            f" r.original_language AS language, r.repository,"
+            f" upper(r.classification) AS classification,"
+            f" CAST(extract(year FROM r.date_start) AS integer) AS year"
+            f" FROM {source} WHERE {cond}),"
+            " n AS (SELECT count(*) AS total FROM hits),"
+            # (numeric: psycopg binds a small int as a smallint, which the product of
+            # two overflowed)
+            " k AS (SELECT CAST(CASE WHEN NOT :sampled OR total <= :exact THEN :buckets"
+            " ELSE least(:buckets, ceil(CAST(:buckets AS numeric) * :target / total)) END"
+            " AS integer) AS buckets FROM n),"
+            " counted AS MATERIALIZED (SELECT h.*, d.entities, d.collections FROM hits h"
+            " JOIN search_documents d ON d.record_id = h.id, k"
+            " WHERE :facets AND h.sample < k.buckets)"
+            " SELECT 'total' AS facet, NULL AS value, total AS n FROM n"
+            " UNION ALL SELECT 'buckets', NULL, buckets FROM k"
+            " UNION ALL SELECT CASE WHEN GROUPING(language) = 0 THEN 'language'"
+            " WHEN GROUPING(repository) = 0 THEN 'repository'"
+            " WHEN GROUPING(classification) = 0 THEN 'classification' ELSE 'year' END,"
+            " coalesce(language, repository, classification, CAST(year AS text)), count(*)"
+            " FROM counted GROUP BY GROUPING SETS ((language), (repository),"
+            " (classification), (year))"
+            " UNION ALL SELECT 'entity:' || kind, entity_id, n FROM (SELECT e.kind,"
+            " x.entity_id, x.n, row_number() OVER (PARTITION BY e.kind"
+            " ORDER BY x.n DESC, x.entity_id) AS rank FROM (SELECT entity_id, count(*) AS n"
+            " FROM counted, unnest(counted.entities) AS entity_id GROUP BY entity_id) x"
+            " JOIN entities e ON e.id = x.entity_id WHERE e.kind = ANY(:kinds)) ranked"
+            " WHERE rank <= :size"
+            " UNION ALL SELECT 'collection', collection_id, n FROM (SELECT collection_id,"
+            " count(*) AS n FROM counted, unnest(counted.collections) AS collection_id"
+            " GROUP BY collection_id ORDER BY n DESC, collection_id LIMIT :size) c"),
+            {**params, "sampled": sampled, "facets": request.facets,
+             "exact": FACET_EXACT_UP_TO, "target": FACET_SAMPLE, "buckets": SAMPLE_BUCKETS,
+             "size": request.facet_size, "kinds": list(ENTITY_FACETS)}).all()
+        total = buckets = 0
+        counts: dict[str, list[tuple[str, int]]] = {}
+        for facet, value, n in rows:
+            if facet == "total":
+                total = n
+            elif facet == "buckets":
+                buckets = n
+            elif value not in ("", None):
+                counts.setdefault(facet.removeprefix("entity:"), []).append((value, n))
+        if not request.facets:
+            return total, {}, None
+        share = buckets / SAMPLE_BUCKETS if buckets < SAMPLE_BUCKETS else None
+        return total, _facet_lists(counts, share, request.facet_size), share
 
     def _snippets(self, session: Session, ids: list[str], node: Node | None) -> dict[str, str]:
         if not ids:
@@ -346,6 +396,73 @@ class PostgresEngine:
                for rid, (plain, spans) in marked.items()}
         return {rid: notes_snippet(html) if rid in in_notes else html
                 for rid, html in out.items()}
+
+
+def _row(item: Indexable) -> dict:
+    """The parameters of one record's index row."""
+    r = item.record
+    return {"id": r.id, "title": r.title, "summary": r.summary or "", "meta": meta_text(r),
+            "body": r.text, "notes": notes_text(r), "linked": linked_lexemes(r),
+            "sample": sample_bucket(r.id),
+            "entities": sorted({m.entity_id for m in r.mentions}),
+            "collections": sorted(set(item.collections)), **language_texts(r)}
+
+
+def _filters(request: SearchRequest, params: dict) -> list[str]:
+    """The request's filters as conditions on the record ``r`` (and its index row ``s``
+    for collections), their values bound in ``params``."""
+    where = []
+    if request.date_to:
+        where.append("r.date_start <= :date_to")
+        params["date_to"] = request.date_to
+    if request.date_from:
+        where.append("r.date_end >= :date_from")
+        params["date_from"] = request.date_from
+    if request.languages:
+        where.append("r.original_language = ANY(:langs)")
+        params["langs"] = list(request.languages)
+    for i, eid in enumerate(request.entities):
+        where.append(f"EXISTS (SELECT 1 FROM mentions m WHERE m.record_id = r.id"
+                     f" AND m.entity_id = :ent{i})")
+        params[f"ent{i}"] = eid
+    if request.repositories:
+        where.append("r.repository = ANY(:repos)")
+        params["repos"] = list(request.repositories)
+    if request.classifications:
+        where.append("upper(r.classification) = ANY(:classes)")
+        params["classes"] = [c.upper() for c in request.classifications]
+    if request.years:
+        where.append("CAST(extract(year FROM r.date_start) AS integer) = ANY(:years)")
+        params["years"] = list(request.years)
+    if request.decades:
+        where.append("CAST(extract(year FROM r.date_start) AS integer) / 10 * 10"
+                     " = ANY(:decades)")
+        params["decades"] = list(request.decades)
+    if request.collections:
+        where.append("s.collections && CAST(:colls AS text[])")
+        params["colls"] = list(request.collections)
+    return where
+
+
+def _facet_lists(counts: dict[str, list[tuple[str, int]]], share: float | None,
+                 size: int) -> dict[str, list]:
+    """The counted values as each facet lists them (years and decades in order, the
+    rest most frequent first), scaled up when only a sample was counted."""
+    def scaled(n: int) -> int:
+        return n if share is None else about(n / share)
+
+    out: dict[str, list] = {}
+    years = [(int(v), n) for v, n in counts.get("year", [])]
+    out["year"] = sorted((y, scaled(n)) for y, n in years)
+    decades: dict[int, int] = {}
+    for y, n in years:
+        decades[y // 10 * 10] = decades.get(y // 10 * 10, 0) + n
+    out["decade"] = sorted((d, scaled(n)) for d, n in decades.items())
+    for name in ("language", "repository", "classification", *ENTITY_FACETS, "collection"):
+        values = sorted(((v, scaled(n)) for v, n in counts.get(name, [])),
+                        key=lambda p: (-p[1], str(p[0])))
+        out[name] = values if name == "language" else values[:size]
+    return out
 
 
 def _unmark(headline: str) -> tuple[str, list[tuple[int, int]]]:

@@ -11,7 +11,6 @@ import json
 import math
 import os
 import shutil
-import zlib
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,11 +21,13 @@ from rapidfuzz.distance import Levenshtein
 from opis.model.dates import bounds
 from opis.search.base import (
     FACETS,
+    SAMPLE_BUCKETS,
     Hit,
     Indexable,
     IndexLocked,
     SearchRequest,
     SearchResult,
+    about,
     char_spans,
     clamp_window,
     day_number,
@@ -35,6 +36,7 @@ from opis.search.base import (
     notes_snippet,
     notes_text,
     repository_of,
+    sample_bucket,
     typo_distance,
     unit_spans,
 )
@@ -53,7 +55,6 @@ from opis.search.tantivy_query import (
 
 SCHEMA_VERSION = 6  # 4: subject headings as keywords, sample buckets; 5: notes;
 # 6: Latin diacritics folded in the index (Hammarskjold finds Hammarskjöld)
-SAMPLE_BUCKETS = 64
 # Facet counts are exact up to this many hits; above it they are estimated from a sample
 # of about FACET_SAMPLE hits. Counting ten fields (four of them about 26 names a document)
 # over every hit cost 0.28 microseconds a hit: 160 ms for a word in 570,000 documents.
@@ -67,13 +68,6 @@ def _marker_version(marker: Path) -> int | None:
         return json.loads(marker.read_text()).get("version")
     except (OSError, ValueError, AttributeError):
         return None
-
-
-def _about(estimate: float) -> int:
-    """An estimated count to three significant figures (79,300, not a falsely exact
-    79,280: a sample of one hit in sixteen counts in sixteens), and never zero."""
-    digits = len(str(int(estimate)))
-    return max(1, int(round(estimate, min(0, 3 - digits))))
 
 
 def _stored_id(doc: tantivy.Document) -> str:
@@ -163,7 +157,7 @@ class TantivyEngine:
         doc.add_text("text_de", by_language["de"])
         doc.add_text("text_cjk", by_language["cjk"])
         doc.add_text("date", record.date or "")
-        doc.add_integer("sample", zlib.crc32(record.id.encode()) % SAMPLE_BUCKETS)
+        doc.add_integer("sample", sample_bucket(record.id))
         span = bounds(record.date)
         if span:
             doc.add_integer("date_start", day_number(span[0]))
@@ -401,7 +395,7 @@ class TantivyEngine:
         for name in FACETS:
             buckets = agg.get(name, {}).get("buckets", [])
             values = [(b["key"], b["doc_count"] if share is None
-                       else _about(b["doc_count"] / share))
+                       else about(b["doc_count"] / share))
                       for b in buckets if b["key"] not in ("", None)]
             if name in ("year", "decade"):
                 values = sorted((int(k), n) for k, n in values)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, literal, select, text, union_all, update
 from sqlalchemy.orm import Session, selectinload
 
 from opis.model.entity import Entity, Mention
@@ -195,12 +195,20 @@ def mention_counts(session: Session, ids: Iterable[str]) -> dict[str, int]:
 def mention_counts_upto(session: Session, ids: Iterable[str], cap: int) -> dict[str, int]:
     """Records naming each entity, counted only up to ``cap``: enough to tell a rare name
     from a common one, and read from the (entity, record) index a few rows at a time,
-    where counting every record of a name in a million took a second."""
-    out = {}
-    for eid in dict.fromkeys(ids):
-        distinct = (select(MentionRow.record_id).where(MentionRow.entity_id == eid)
-                    .distinct().limit(cap).subquery())
-        out[eid] = session.scalar(select(func.count()).select_from(distinct)) or 0
+    where counting every record of a name in a million took a second. One statement for
+    up to 200 entities (a document page names a hundred: one query each was a hundred
+    round trips to a database server)."""
+    out: dict[str, int] = {}
+    wanted = list(dict.fromkeys(ids))
+    for i in range(0, len(wanted), 200):
+        parts = []
+        for eid in wanted[i:i + 200]:
+            distinct = (select(MentionRow.record_id).where(MentionRow.entity_id == eid)
+                        .distinct().limit(cap).subquery())
+            parts.append(select(literal(eid).label("id"),
+                                select(func.count()).select_from(distinct)
+                                .scalar_subquery().label("n")))
+        out.update((eid, n or 0) for eid, n in session.execute(union_all(*parts)))
     return {e: n for e, n in out.items() if n}
 
 

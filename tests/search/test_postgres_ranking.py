@@ -1,0 +1,129 @@
+"""PostgreSQL ranks inside its RUM index when the server has the extension, and the same
+way without it (issue 19): the same hits, the same totals, literal matches before
+documents found only through a linked name, on a real FRUS excerpt in every script."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from opis.search.base import SearchRequest
+from opis.services.archive import Archive
+from paths import DATA
+from tests.conftest import pg_schema
+
+KOREA = DATA / "frus1955-57v23p2-excerpt.xml"
+SAMPLES = DATA / "wcda-records.jsonl"
+NOTE = """---
+id: literal-rhee
+title: A note on Korean politics
+date: 1955-03-01
+---
+Syngman Rhee spoke in Seoul about the armistice; curly “quotes”, Пхеньян, 평양 and 平壤
+stay. Kwasniewski, Dvorak and Хрущев are written here without their diacritics.
+"""
+QUERIES = ["Korea", "armistice", '"Syngman Rhee"', "Syngman Rhee", "Rhee Syngman",
+           "Korea AND armistice", "Korea -armistice", "armist*", "Пхеньян", "평양",
+           "平壤", "Hammarskjöld", "“Syngman Rhee”"]
+
+
+@pytest.fixture(scope="module")
+def ranked(pg_ok, tmp_path_factory):
+    """One archive on PostgreSQL, searched with the RUM index and then with the GIN
+    index a server without the extension has."""
+    folder = tmp_path_factory.mktemp("ranking")
+    note = folder / "literal.md"
+    note.write_text(NOTE, encoding="utf-8")
+    with pg_schema(pg_ok) as url:
+        archive = Archive(url)
+        archive.ingest([KOREA, note, SAMPLES])
+        yield url, archive
+        archive.close()
+
+
+def _results(archive: Archive) -> dict[str, tuple[int, list[str]]]:
+    out = {}
+    for q in QUERIES:
+        result = archive.search(SearchRequest(query=q, limit=100)).result
+        out[q] = (result.total, [h.id for h in result.hits])
+    return out
+
+
+def test_the_archive_ranks_in_its_rum_index(ranked):
+    url, _archive = ranked
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        kinds = dict(conn.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'search_documents'"
+            " AND schemaname = current_schema()")).all())
+        conn.execute(text("SET enable_seqscan = off"))  # a few rows: a scan would win
+        plan = "\n".join(conn.execute(text(
+            "EXPLAIN SELECT record_id FROM search_documents WHERE tsv @@ to_tsquery("
+            "'opis_english', 'korea') ORDER BY tsv OPERATOR(public.<=>)"
+            " to_tsquery('opis_english', 'korea') LIMIT 20")).scalars())
+    engine.dispose()
+    assert "USING rum" in kinds["ix_search_documents_rank"]
+    assert "ix_search_documents_tsv" not in kinds  # one full-text index, not two
+    assert "ix_search_documents_rank" in plan
+
+
+def test_a_server_without_rum_finds_and_orders_the_same(ranked):
+    url, archive = ranked
+    with_rum = _results(archive)
+    assert all(total for total, _ in with_rum.values()), with_rum
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_search_documents_rank"))
+        conn.execute(text("CREATE INDEX ix_search_documents_tsv ON search_documents"
+                          " USING GIN (tsv)"))
+    try:
+        plain = Archive(url)
+        try:
+            without = _results(plain)
+        finally:
+            plain.close()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP INDEX ix_search_documents_tsv"))
+            conn.execute(text("CREATE INDEX ix_search_documents_rank ON search_documents"
+                              " USING rum (tsv public.rum_tsvector_ops)"))
+        engine.dispose()
+    for q in QUERIES:
+        assert with_rum[q][0] == without[q][0], q  # the same number of hits
+        assert set(with_rum[q][1]) == set(without[q][1]), q  # the same documents
+    # The note naming him in full comes first both ways.
+    for results in (with_rum, without):
+        assert results["Syngman Rhee"][1][0] == "literal-rhee"
+
+
+def test_a_linked_only_document_ranks_below_every_literal_match(ranked):
+    _url, archive = ranked
+    result = archive.search(SearchRequest(query="Syngman Rhee", limit=100)).result
+    spellings = {w.casefold() for typed, others in result.spellings()
+                 for w in [typed, *others]}
+
+    def literal(record_id: str) -> bool:
+        record = archive.get(record_id)
+        words = " ".join(f"{record.title} {record.text}".casefold().split())
+        return any(s in words for s in spellings)
+
+    found = [literal(h.id) for h in result.hits]
+    assert True in found and False in found, found  # both kinds are there
+    first_linked = found.index(False)
+    assert not any(found[first_linked:]), found
+
+
+def test_a_rebuild_keeps_the_ranking_index(ranked):
+    """A rebuild drops the full-text index, writes every row and builds it again in bulk,
+    in one transaction: afterwards the index is there and finds what it found."""
+    url, archive = ranked
+    before = _results(archive)
+    assert archive.reindex() == archive.count()
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        names = set(conn.execute(text(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'search_documents'"
+            " AND schemaname = current_schema()")).scalars())
+    engine.dispose()
+    assert "ix_search_documents_rank" in names
+    assert _results(archive) == before
