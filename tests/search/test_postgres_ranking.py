@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, text
+from tests.conftest import pg_schema
 
 from opis.search.base import SearchRequest
 from opis.services.archive import Archive
 from paths import DATA
-from tests.conftest import pg_schema
 
 KOREA = DATA / "frus1955-57v23p2-excerpt.xml"
 SAMPLES = DATA / "wcda-records.jsonl"
@@ -127,3 +127,18 @@ def test_a_rebuild_keeps_the_ranking_index(ranked):
     engine.dispose()
     assert "ix_search_documents_rank" in names
     assert _results(archive) == before
+
+
+@pytest.mark.parametrize("query", ["Syngman Rhee", "Korea", "Пхеньян"])
+def test_pages_of_three_add_up_to_the_whole_list(ranked, query):
+    """Paging crosses from the literal matches to the linked-only documents without
+    losing or repeating one."""
+    _url, archive = ranked
+    whole = archive.search(SearchRequest(query=query, limit=100)).result
+    pages: list[str] = []
+    for offset in range(0, whole.total + 3, 3):
+        result = archive.search(SearchRequest(query=query, limit=3, offset=offset)).result
+        assert result.total == whole.total
+        pages += [h.id for h in result.hits]
+    assert pages == [h.id for h in whole.hits]
+    assert len(pages) == whole.total

@@ -5,6 +5,9 @@
 - ``search_documents.entities`` and ``.collections``: the ids the record links and the
   collections that hold it, so facet counts read one row a hit instead of joining its
   mention rows (about 90 a record);
+- the record's filter and facet columns (language, repository, classification, dates,
+  year) on its index row too, so a search never joins every hit with its record (the
+  index holds published records only, as the embedded engine's does);
 - the RUM index ``ix_search_documents_rank`` in place of the GIN index where the server
   has the ``rum`` extension (Debian: postgresql-15-rum): it keeps each word's positions,
   so the best hits come out of the index in rank order and phrases are checked inside
@@ -53,7 +56,10 @@ def upgrade() -> None:
     op.execute("ALTER TABLE search_documents"
                " ADD COLUMN sample smallint NOT NULL DEFAULT 0,"
                " ADD COLUMN entities text[] NOT NULL DEFAULT '{}',"
-               " ADD COLUMN collections text[] NOT NULL DEFAULT '{}'")
+               " ADD COLUMN collections text[] NOT NULL DEFAULT '{}',"
+               " ADD COLUMN language varchar(16), ADD COLUMN repository text,"
+               " ADD COLUMN classification text, ADD COLUMN date_start date,"
+               " ADD COLUMN date_end date, ADD COLUMN year integer")
     if _rum_available(bind):
         schema = bind.execute(text("SELECT nspname FROM pg_extension e JOIN pg_namespace n"
                                    " ON n.oid = e.extnamespace WHERE extname = 'rum'")).scalar()
@@ -70,4 +76,6 @@ def downgrade() -> None:
     op.execute("CREATE INDEX IF NOT EXISTS ix_search_documents_tsv ON search_documents"
                " USING GIN (tsv)")
     op.execute("ALTER TABLE search_documents DROP COLUMN sample,"
-               " DROP COLUMN entities, DROP COLUMN collections")
+               " DROP COLUMN entities, DROP COLUMN collections, DROP COLUMN language,"
+               " DROP COLUMN repository, DROP COLUMN classification,"
+               " DROP COLUMN date_start, DROP COLUMN date_end, DROP COLUMN year")
