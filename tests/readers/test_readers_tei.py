@@ -396,7 +396,10 @@ def test_bomb_in_utf16_is_refused_too(tmp_path: Path) -> None:
     text = _bomb().replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>')
     path.write_bytes(text.encode("utf-16"))
     err, got = _error(path)
-    assert got == [] and "DTD not allowed" in err.message
+    # libxml2 2.14 (lxml 6.2) refuses the expansion itself, before our DTD check sees it;
+    # either way nothing is stored and the message says why.
+    assert got == [] and ("DTD not allowed" in err.message
+                          or "entity amplification" in err.message)
 
 
 def test_empty_file(tmp_path: Path) -> None:
