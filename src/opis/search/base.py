@@ -162,6 +162,21 @@ class SearchEngine(Protocol):
 
     def rebuild(self, items: Iterable[Indexable], session: Any) -> int: ...
 
+    def begin_load(self, session: Any) -> bool:
+        """Before a load: take down what makes each staged entry slow to add, when
+        nobody can be searching yet (the index is empty); True when it did. Every
+        ``begin_load`` is followed by ``end_load``. Engines that index in bulk anyway
+        do nothing."""
+        ...
+
+    def end_load(self, session: Any) -> None:
+        """After a load (finished or failed): build what ``begin_load`` took down."""
+        ...
+
+    def ensure_index(self, session: Any) -> bool:
+        """Build what a killed load took down; True when something was built."""
+        ...
+
     def count(self, session: Any) -> int: ...
 
     def near_words(self, word: str, session: Any, limit: int = 5) -> list[str]:

@@ -12,11 +12,12 @@ import re
 from collections.abc import Iterable, Sequence
 from itertools import islice
 
-from sqlalchemy import Row, text
+from sqlalchemy import Connection, Row, text
 from sqlalchemy.orm import Session
 
 from opis.model import Record
 from opis.model.dates import bounds
+from opis.search import postgres_index
 from opis.search.base import (
     ENTITY_FACETS,
     SAMPLE_BUCKETS,
@@ -45,8 +46,6 @@ CONFIG = "opis_english"
 RUSSIAN = "opis_russian"
 GERMAN = "opis_german"
 # The index that ranks inside itself (migration 0009; absent where the server lacks RUM).
-RUM_INDEX = "ix_search_documents_rank"
-GIN_INDEX = "ix_search_documents_tsv"  # where the server lacks RUM
 # Facet counts are exact up to this many hits; above, they are estimated from the hits
 # in a few sample buckets (about FACET_SAMPLE of them), as the embedded engine does
 # above its own, higher limit: here every counted hit is a row read from the table.
@@ -145,7 +144,8 @@ def compile_tsquery(node: Node, params: dict[str, str], linked: bool = True) -> 
 
 class PostgresEngine:
     def __init__(self) -> None:
-        self._rum: str | None = None  # the distance operator ("": none), found at first
+        self._distance = postgres_index.DistanceOperator()
+        self._loads: list[Connection] = []  # held while this process loads (begin_load)
 
     def stage(self, items: Iterable[Indexable], session: Session) -> None:
         rows = [_row(item) for item in items]
@@ -169,7 +169,10 @@ class PostgresEngine:
         """Nothing to do: the index rows roll back with the records."""
 
     def close(self) -> None:
-        """Nothing to release: the index is the database's."""
+        """Let go of the announcements of loads that did not end (the index is the
+        database's: nothing else to release)."""
+        while self._loads:
+            postgres_index.release_load(self._loads.pop())
 
     def related(self, entities: dict[str, str], subjects: list[str], exclude: str,
                 limit: int, common: int, session: Session) -> None:
@@ -181,21 +184,34 @@ class PostgresEngine:
         """Every row again, with the full-text index dropped first and built once at the
         end, in the same transaction: built in bulk, a RUM index is made many times
         faster than row by row."""
-        indexes = session.execute(text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'search_documents'"
-            " AND schemaname = current_schema() AND indexname IN (:rum, :gin)"),
-            {"rum": RUM_INDEX, "gin": GIN_INDEX}).all()
-        for name, _definition in indexes:
-            session.execute(text(f"DROP INDEX {name}"))
+        postgres_index.drop(session)
         session.execute(text("DELETE FROM search_documents"))
         n = 0
         rest = iter(items)
         while batch := list(islice(rest, 200)):
             self.stage(batch, session)
             n += len(batch)
-        for _name, definition in indexes:
-            session.execute(text(definition))
+        postgres_index.ensure(session)
         return n
+
+    def begin_load(self, session: Session) -> bool:
+        """A load into an empty index: its rows go in without the full-text index, which
+        ``end_load`` builds once (search/postgres_index.py says why and how loads and
+        open archives agree on who builds it)."""
+        self._loads.append(postgres_index.hold_load(session))
+        return postgres_index.drop_if_empty(session)
+
+    def end_load(self, session: Session) -> None:
+        """The load is over: let the index be built, and build it unless another load
+        still runs (then that one will)."""
+        if self._loads:
+            postgres_index.release_load(self._loads.pop())
+        postgres_index.ensure(session)
+
+    def ensure_index(self, session: Session) -> bool:
+        """Build the full-text index if a load took it down and is no longer running
+        (it was killed); True when one was built."""
+        return postgres_index.ensure(session)
 
     def count(self, session: Session) -> int:
         return session.execute(text("SELECT count(*) FROM search_documents")).scalar_one()
@@ -290,18 +306,6 @@ class PostgresEngine:
         rest = ranked(f"NOT s.tsv @@ {literal} AND {cond}", match,
                       max(0, offset - len(first)), offset + limit - max(len(first), offset))
         return [*first[offset:], *rest]
-
-    def _distance(self, session: Session) -> str | None:
-        """RUM's distance operator, qualified by the extension's schema (an archive's
-        own schema may be the only one on its search path); None without the index."""
-        if self._rum is None:
-            schema = session.execute(text(
-                "SELECT n.nspname FROM pg_indexes i, pg_extension e JOIN pg_namespace n"
-                " ON n.oid = e.extnamespace WHERE i.indexname = :name"
-                " AND i.schemaname = current_schema() AND e.extname = 'rum'"),
-                {"name": RUM_INDEX}).scalar()
-            self._rum = f"OPERATOR({schema}.<=>)" if schema else ""
-        return self._rum or None
 
     def _browse(self, request: SearchRequest, where: list[str], params: dict,
                 session: Session) -> SearchResult:

@@ -206,6 +206,17 @@ class TantivyEngine:
         self.commit()
         return n
 
+    def begin_load(self, session: object = None) -> bool:
+        """Nothing to defer: a Tantivy writer adds documents in bulk already."""
+        return False
+
+    def end_load(self, session: object = None) -> None:
+        """Nothing was deferred (``begin_load``)."""
+
+    def ensure_index(self, session: object = None) -> bool:
+        """Nothing to build (``begin_load``)."""
+        return False
+
     def count(self, session: object = None) -> int:
         self.index.reload()
         return self.index.searcher().num_docs

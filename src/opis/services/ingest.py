@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -296,7 +297,8 @@ class Ingest:
         files = [f for f in discover(paths) if not allowed.is_own(f)]
         state = IngestProgress(files_total=len(files),
                                bytes_total=sum(_size(f) for f in files), started=started)
-        with Extractor(workers) as extractor, collection_paused(), reader_process():
+        with Extractor(workers) as extractor, collection_paused(), reader_process(), \
+                (nullcontext() if dry_run else self.writes.load()):
             for path in files:
                 state.path = path
                 try:

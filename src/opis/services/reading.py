@@ -444,16 +444,18 @@ def related(archive: Archive, record: Record, limit: int = 5,
     scores: dict[str, float] = defaultdict(float)
     why_entities: dict[str, list[str]] = defaultdict(list)
     why_subjects: dict[str, list[str]] = defaultdict(list)
+    # How many records name each entity, kept with the snapshot: the common ones
+    # (a country, a leader) are on most pages and cost the most to count.
+    known = (snapshot or Snapshot(archive)).get("entity-df", dict)
     with archive.db.sessions() as session:
         total = browse.count_published(session) or 1
-        df = entity_store.mention_counts_upto(session, mine, COMMON_ENTITY + 1)
+        missing = [e for e in mine if e not in known]
+        counted = entity_store.mention_counts_upto(session, missing, COMMON_ENTITY + 1)
+        known.update({e: counted.get(e, 0) for e in missing})
+        df = {e: known[e] for e in mine}
         useful = [e for e in mine if 0 < df.get(e, 0) <= COMMON_ENTITY]
-        pairs = browse.mention_pairs(session, useful, exclude=record.id)
-    labels = entity_labels(archive, {e for e, _ in pairs})
-    weight = {e: math.log((total + 1) / df[e]) for e in useful}
-    for eid, rid in pairs:
-        scores[rid] += weight[eid]
-        why_entities[rid].append(eid)
+        weight = {e: math.log((total + 1) / df[e]) for e in useful}
+        scores.update(browse.shared_entity_scores(session, weight, record.id))
     for subject in dict.fromkeys(" ".join(s.split()) for s in record.subjects):
         others = [r for r in index.get(subject, []) if r != record.id]
         if not others:
@@ -463,6 +465,10 @@ def related(archive: Archive, record: Record, limit: int = 5,
             scores[rid] += max(w, 0.5)
             why_subjects[rid].append(subject)
     best = sorted(scores.items(), key=lambda p: (-p[1], p[0]))[:limit]
+    with archive.db.sessions() as session:  # which entities each of the best shares
+        for eid, rid in browse.mention_pairs(session, useful, record_ids=[r for r, _ in best]):
+            why_entities[rid].append(eid)
+    labels = entity_labels(archive, {e for es in why_entities.values() for e in es})
     found = {s.id: s for s in summaries(archive, [r for r, _ in best])}
     out = []
     for rid, score in best:

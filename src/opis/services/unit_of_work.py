@@ -114,6 +114,20 @@ class UnitOfWork:
             if change.touched:
                 self._commit_index(change.touched, defer_index_errors)
 
+    @contextmanager
+    def load(self) -> Iterator[None]:
+        """Many writes in a row (an ingest): the engine may leave out of an empty index
+        what is slow to add entry by entry and build it once at the end (``begin_load``),
+        even when the load fails; a load killed before its end leaves that to the next
+        open (``heal``)."""
+        with self.db.transaction() as session:
+            self.engine.begin_load(session)
+        try:
+            yield
+        finally:
+            with self.db.transaction() as session:
+                self.engine.end_load(session)
+
     def acquire(self, wait: float = 0.0) -> None:
         """Take the index for writing, waiting up to ``wait`` seconds for another process
         (an ingest) to let it go."""
@@ -160,7 +174,10 @@ class UnitOfWork:
         """Bring the index back in step with the records, which are the truth: first the
         entries the journal names (a crash between the two commits), then with
         ``recount``, if the counts still differ (a deleted index folder), a full rebuild.
-        While another process holds the index, that process heals it instead: 0."""
+        While another process holds the index, that process heals it instead: 0. A full-
+        text index a killed load left unbuilt is built first."""
+        with self.db.transaction() as session:
+            self.engine.ensure_index(session)
         with self.db.primary_sessions() as session:
             lagging = audit.pending(session)
             mismatch = recount and store.count_records(session) != self.engine.count(session)
