@@ -30,7 +30,6 @@ from opis.search.base import (
     meta_text,
     notes_snippet,
     notes_text,
-    query_words,
     repository_of,
     sample_bucket,
     unit_spans,
@@ -38,7 +37,9 @@ from opis.search.base import (
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.names import fold_marks
 from opis.search.postgres_filters import facet_lists, filters
-from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
+from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term
+from opis.search.snippets import Finder
+from opis.search.tantivy_query import snippet_key
 
 # Copies of PostgreSQL's english, russian and german configurations whose words lose
 # their diacritics before stemming (migration 0007): Hammarskjold finds Hammarskjöld.
@@ -74,7 +75,6 @@ _UPSERT = text(
         date_start = EXCLUDED.date_start, date_end = EXCLUDED.date_end, year = EXCLUDED.year
     """
 )
-START, STOP = "\x02", "\x03"
 LINKED = "entity:"
 
 
@@ -277,19 +277,22 @@ class PostgresEngine:
             # until the tie at the page's end is whole, and the order is (distance,
             # id). Only the index's ordered scan: a second ORDER BY key, or a bitmap
             # scan and a sort, made the planner rank every hit.
-            # (At most twice more: a tie of thousands, as in a synthetic corpus, keeps
-            # the index's own order past that.)
+            # The scan's cost is in finding and ranking the hits, hardly in the rows it
+            # returns, so it reads 200 more at once and, if the tie is longer, once more
+            # ten times as many (a tie of thousands, as in a synthetic corpus, keeps the
+            # index's own order past that); reading 50 more and then four times as many
+            # ran a phrase's scan 2.5 times a page.
             window = offset + limit
-            fetch = window + 50
+            fetch = window + 200
             session.execute(text("SET LOCAL enable_bitmapscan = off"))
-            for _ in range(3):
+            for _ in range(2):
                 rows = session.execute(text(
                     f"SELECT r.id, r.title, r.date, s.tsv {distance} {by} AS d FROM {source}"
                     f" WHERE {condition} ORDER BY s.tsv {distance} {by} LIMIT :fetch"),
                     {**params, "fetch": fetch}).all()
                 if len(rows) < fetch or rows[-1].d > rows[window - 1].d:
                     break
-                fetch *= 4
+                fetch *= 10
             session.execute(text("SET LOCAL enable_bitmapscan = on"))
             page = sorted(rows, key=lambda r: (r.d, r.id))[offset:window]
             return [Hit(id=r.id, title=r.title, date=r.date, snippet="",
@@ -383,58 +386,29 @@ class PostgresEngine:
         return total, facet_lists(counts, share, request.facet_size), share
 
     def _snippets(self, session: Session, ids: list[str], node: Node | None) -> dict[str, str]:
+        """Each hit's snippet: the window of its text with the most query words, marked
+        as units (a phrase, a name), found in Python (search/snippets.py says why not
+        ts_headline); from its notes when only they hold the words, else its summary."""
         if not ids:
             return {}
-        if node is None:
-            rows = session.execute(text(
-                "SELECT id, coalesce(data->>'summary', left(text, 240)) FROM records"
-                " WHERE id = ANY(:ids)"), {"ids": ids}).all()
-            return {rid: marked_html((s or "")[:240], []) for rid, s in rows}
-        params: dict = {"ids": ids}
-        # The words to mark, each once, in one flat OR: highlighting with the whole
-        # compiled query (every spelling of a name, each through two stemmers) made
-        # ts_headline take seconds for twenty documents.
-        words = sorted({w for w in positive_terms(node) for w in w.replace("-", " ").split()
-                        if len(w) > 1})
-        if not words:
-            return self._snippets(session, ids, None)
-        tsq = "(" + " || ".join(f"plainto_tsquery('{CONFIG}', :w{i})"
-                                for i in range(len(words))) + ")"
-        params.update({f"w{i}": w for i, w in enumerate(words)})
-        options = (f"StartSel={START}, StopSel={STOP}, MaxWords=40, MinWords=15, "
-                   "MaxFragments=2, FragmentDelimiter=\" … \"")
         rows = session.execute(text(
-            f"SELECT id, ts_headline('{CONFIG}', text, {tsq}, :opts) FROM records"
-            " WHERE id = ANY(:ids)"), {**params, "opts": options}).all()
-        marked = {rid: _unmark(h or "") for rid, h in rows}
-        # A record found only in its footnotes or source note: the snippet from there.
-        unmarked = [rid for rid, (_, spans) in marked.items() if not spans]
-        in_notes: set[str] = set()
-        if unmarked:
-            for rid, h in session.execute(text(
-                    f"SELECT record_id, ts_headline('{CONFIG}', notes, {tsq}, :opts)"
-                    " FROM search_documents WHERE record_id = ANY(:ids)"),
-                    {**params, "ids": unmarked, "opts": options}).all():
-                plain, spans = _unmark(h or "")
-                if spans:
-                    marked[rid] = (plain, spans)
-                    in_notes.add(rid)
-        # The English configuration's lexeme of each marked word and each query word, in
-        # one round trip, so that a phrase or a name is marked whole and only where its
-        # words stand in order.
-        words = sorted(query_words(node) | {
-            plain[a:b] for plain, spans in marked.values() for a, b in spans})
-        keys: dict[str, str] = dict(session.execute(text(
-            f"SELECT w, coalesce(array_to_string(tsvector_to_array(to_tsvector('{CONFIG}', w)),"
-            " ' '), '') FROM unnest(CAST(:words AS text[])) AS w"), {"words": words}).all())
-
-        def key(word: str) -> str:
-            return keys.get(word, word.lower())
-
-        out = {rid: marked_html(plain, unit_spans(plain, spans, node, key))
-               for rid, (plain, spans) in marked.items()}
-        return {rid: notes_snippet(html) if rid in in_notes else html
-                for rid, html in out.items()}
+            "SELECT r.id, r.text, coalesce(s.notes, ''), coalesce(r.data->>'summary', '')"
+            " FROM records r LEFT JOIN search_documents s ON s.record_id = r.id"
+            " WHERE r.id = ANY(:ids)"), {"ids": ids}).all()
+        finder = Finder(node, snippet_key)
+        out = {}
+        for rid, body, notes, summary in rows:
+            found = finder.fragment(body or "")
+            if found:
+                out[rid] = marked_html(found[0], unit_spans(*found, node, snippet_key))
+                continue
+            found = finder.fragment(notes)
+            if found:  # found only in a footnote or source note: say so
+                out[rid] = notes_snippet(marked_html(found[0], unit_spans(
+                    *found, node, snippet_key)))
+                continue
+            out[rid] = marked_html((summary or body or "")[:240], [])
+        return out
 
 
 def _hits(rows: Sequence[Row]) -> list[Hit]:
@@ -455,22 +429,3 @@ def _row(item: Indexable) -> dict:
             "year": span[0].year if span else None,
             "entities": sorted({m.entity_id for m in r.mentions}),
             "collections": sorted(set(item.collections)), **language_texts(r)}
-
-
-def _unmark(headline: str) -> tuple[str, list[tuple[int, int]]]:
-    """ts_headline's output with our control-character marks as plain text and the
-    character spans it marked."""
-    plain = []
-    spans = []
-    pos = 0
-    start = None
-    for ch in headline:
-        if ch == START:
-            start = pos
-        elif ch == STOP and start is not None:
-            spans.append((start, pos))
-            start = None
-        else:
-            plain.append(ch)
-            pos += 1
-    return "".join(plain), spans
