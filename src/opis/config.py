@@ -58,6 +58,7 @@ class Settings:
     data_dir: Path
     database: str | None = None  # OPIS_DATABASE
     read_replicas: tuple[str, ...] = ()  # OPIS_READ_REPLICAS, comma-separated
+    replica_max_lag: float = 5.0  # OPIS_REPLICA_MAX_LAG: seconds a replica may trail
     read_only: bool = False  # OPIS_READ_ONLY=1: every write refused with 503
     base_url: str | None = None  # OPIS_BASE_URL: the site's public address
     allowed_hosts: tuple[str, ...] = ()  # OPIS_ALLOWED_HOSTS
@@ -112,6 +113,7 @@ class Settings:
             data_dir=Path(get("OPIS_DATA_DIR") or user_data_dir("opis", appauthor=False)),
             database=get("OPIS_DATABASE") or None,
             read_replicas=listed(REPLICAS_ENV),
+            replica_max_lag=number("OPIS_REPLICA_MAX_LAG", 5.0),
             read_only=get("OPIS_READ_ONLY") not in ("", "0"),
             base_url=site_address(get("OPIS_BASE_URL")),
             allowed_hosts=listed("OPIS_ALLOWED_HOSTS"),

@@ -3,8 +3,8 @@ replica that is down is skipped, and `opis serve` takes the configuration.
 
 The "replica" here is another schema of the test PostgreSQL database, loaded with the
 same records and then left behind: a replica whose lag never ends, which makes visible
-which database every read came from. (docs/deployment.md describes a real streaming
-replica; these tests do not depend on one.)
+which database every read came from. tests/services/test_streaming_replica.py runs
+against a real streaming standby (lag, read-your-writes).
 """
 
 from __future__ import annotations

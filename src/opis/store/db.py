@@ -6,6 +6,13 @@ the primary when none is; ``Database.transaction`` and ``Database.primary_sessio
 always use the primary, so writes and reads that must see a write just made (accounts,
 the curation pages, OAI-PMH) never meet replication lag. Migrations run on the primary
 only: a streaming replica receives them through replication.
+
+Replication lag: a replica whose replay trails the primary by more than
+``OPIS_REPLICA_MAX_LAG`` seconds (5 by default; looked up at most once a second per
+replica) is skipped until it catches up. A reader who has just written (a curator who
+saved an edit) reads from the primary for that long too (``Database.from_primary``,
+which the web layer opens for a request that carries its recent-write cookie), so that
+the page after the save shows the save.
 """
 
 from __future__ import annotations
@@ -16,23 +23,33 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from opis.config import REPLICAS_ENV, ReplicaError, replica_urls  # noqa: F401 - once here
+from opis.config import REPLICAS_ENV, ReplicaError, replica_urls, settings  # noqa: F401
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # A replica that could not be reached is left alone this long before it is tried again,
 # so that a down replica costs one failed connection per interval, not one per request.
 REPLICA_RETRY_SECONDS = 30.0
 REPLICA_CONNECT_TIMEOUT = 3  # seconds; a replica that does not answer falls back fast
+LAG_CHECK_SECONDS = 1.0  # a replica's lag is looked up at most this often
+# How far a replica's replay trails: nothing when it has replayed all it received, else
+# the time since the last transaction it replayed was committed on the primary.
+_LAG = text(
+    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0"
+    " WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0"
+    " ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END")
+# Set for the reads of a request whose reader has just written (``from_primary``).
+_FROM_PRIMARY: ContextVar[bool] = ContextVar("opis_from_primary", default=False)
 
 log = logging.getLogger("opis.db")
 
@@ -98,13 +115,36 @@ def make_engine(url: str, *, replica: bool = False) -> Engine:
 class Replica:
     """One read replica: its engine and whether it was reachable when last tried."""
 
-    def __init__(self, url: str, retry: float):
+    def __init__(self, url: str, retry: float, max_lag: float = 5.0):
         self.url = url
         self.engine = make_engine(url, replica=True)
         self.retry = retry
         self.down_until = 0.0
         self.down = False
+        self.max_lag = max_lag
+        self.lag = 0.0  # seconds, as last looked up
+        self.lag_checked = 0.0
+        self.lagging = False
+        self._lag_lock = threading.Lock()
         event.listen(self.engine, "handle_error", self._on_error)
+
+    def too_far_behind(self, session: Session) -> bool:
+        """Whether this replica trails the primary by more than ``max_lag`` seconds,
+        looked up on ``session`` (its connection) at most once a second."""
+        now = time.monotonic()
+        with self._lag_lock:
+            if now - self.lag_checked < LAG_CHECK_SECONDS:
+                return self.lagging
+            self.lag_checked = now
+        lag = float(session.execute(_LAG).scalar_one() or 0)
+        lagging = lag > self.max_lag
+        if lagging != self.lagging:
+            log.warning("read replica %s is %.1f s behind the primary; %s",
+                        safe_url(self.url), lag,
+                        "reading from the others or the primary until it catches up"
+                        if lagging else "back in rotation")
+        self.lag, self.lagging = lag, lagging
+        return lagging
 
     def available(self) -> bool:
         return not self.down or time.monotonic() >= self.down_until
@@ -142,6 +182,8 @@ class ReadSessions:
         self._lock = threading.Lock()
 
     def __call__(self) -> Session:
+        if _FROM_PRIMARY.get():  # this reader has just written: no lag may hide it
+            return self.primary()
         with self._lock:
             start = next(self._turn)
         n = len(self.replicas)
@@ -152,11 +194,15 @@ class ReadSessions:
             session = Session(replica.engine, expire_on_commit=False)
             try:
                 session.connection()
+                behind = replica.too_far_behind(session)
             except (OperationalError, InterfaceError) as e:
                 session.close()
                 replica.mark_down(e)
                 continue
             replica.mark_up()
+            if behind:
+                session.close()
+                continue
             return session
         return self.primary()
 
@@ -166,7 +212,8 @@ class Database:
     optionally read replicas (``read_urls``) for the read-only sessions."""
 
     def __init__(self, url: str, read_urls: Iterable[str] = (), *,
-                 replica_retry: float = REPLICA_RETRY_SECONDS):
+                 replica_retry: float = REPLICA_RETRY_SECONDS,
+                 replica_max_lag: float | None = None):
         self.url = database_url(url)
         self.read_urls = [database_url(u) for u in read_urls]
         if self.read_urls and not self.url.startswith("postgresql"):
@@ -182,11 +229,30 @@ class Database:
         self.engine = make_engine(self.url)
         # Writes, and reads that must see a write just made: always the primary.
         self.primary_sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.replicas = [Replica(u, replica_retry) for u in self.read_urls]
+        lag = settings().replica_max_lag if replica_max_lag is None else replica_max_lag
+        self.replicas = [Replica(u, replica_retry, lag) for u in self.read_urls]
         # Everything else reads through ``sessions``: the replicas when there are any.
         self.sessions: sessionmaker | ReadSessions = (
             ReadSessions(self.primary_sessions, self.replicas) if self.replicas
             else self.primary_sessions)
+
+    @property
+    def replica_window(self) -> float:
+        """How long after a write a replica in use may still not show it: its lag bound
+        and the interval at which the lag is looked up (0 without replicas)."""
+        if not self.replicas:
+            return 0.0
+        return max(r.max_lag for r in self.replicas) + LAG_CHECK_SECONDS
+
+    @contextmanager
+    def from_primary(self) -> Iterator[None]:
+        """Within this block (a request of a reader who has just written), every read
+        goes to the primary."""
+        token = _FROM_PRIMARY.set(True)
+        try:
+            yield
+        finally:
+            _FROM_PRIMARY.reset(token)
 
     @property
     def dialect(self) -> str:

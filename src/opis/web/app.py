@@ -42,6 +42,7 @@ from opis.web.render import (
     html_datetime,
     list_title,
 )
+from opis.web.replicas import ReadYourWrites
 from opis.web.site import install_site
 
 HERE = Path(__file__).parent
@@ -106,6 +107,8 @@ def create_app(archive: Archive) -> FastAPI:
     templates.env.globals["absolute_url"] = absolute_url
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)  # 6x faster than 5
     app.add_middleware(api.ReadCORS)
+    if archive.db.replicas:  # a reader's next pages after a write: from the primary
+        app.add_middleware(ReadYourWrites, archive=archive, window=archive.db.replica_window)
     if app.state.allowed_hosts:  # a request to any other name gets 400
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=app.state.allowed_hosts,
                            www_redirect=False)
