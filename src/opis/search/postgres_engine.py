@@ -26,19 +26,16 @@ from opis.search.base import (
     SearchRequest,
     SearchResult,
     clamp_window,
-    marked_html,
     meta_text,
-    notes_snippet,
     notes_text,
     repository_of,
     sample_bucket,
-    unit_spans,
 )
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.names import fold_marks
 from opis.search.postgres_filters import facet_lists, filters
 from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term
-from opis.search.snippets import Finder
+from opis.search.snippets import Finder, snippet_html
 from opis.search.tantivy_query import snippet_key
 
 # Copies of PostgreSQL's english, russian and german configurations whose words lose
@@ -396,19 +393,8 @@ class PostgresEngine:
             " FROM records r LEFT JOIN search_documents s ON s.record_id = r.id"
             " WHERE r.id = ANY(:ids)"), {"ids": ids}).all()
         finder = Finder(node, snippet_key)
-        out = {}
-        for rid, body, notes, summary in rows:
-            found = finder.fragment(body or "")
-            if found:
-                out[rid] = marked_html(found[0], unit_spans(*found, node, snippet_key))
-                continue
-            found = finder.fragment(notes)
-            if found:  # found only in a footnote or source note: say so
-                out[rid] = notes_snippet(marked_html(found[0], unit_spans(
-                    *found, node, snippet_key)))
-                continue
-            out[rid] = marked_html((summary or body or "")[:240], [])
-        return out
+        return {rid: snippet_html(finder, node, body or "", notes, summary)
+                for rid, body, notes, summary in rows}
 
 
 def _hits(rows: Sequence[Row]) -> list[Hit]:

@@ -3,9 +3,9 @@ that holds the most of the query's words, and where they stand in it.
 
 Why: PostgreSQL's ``ts_headline`` parses the whole text it is given, 1.3 ms for 10,000
 characters, so twenty hits cost 25–40 ms a results page whatever the archive's size.
-Here a regular expression of the query words' first letters, each letter also as it is
-written with marks (run by the regex engine, not a Python loop over every word), finds
-the few candidate words, and only those are
+Here ``str.find`` of the query words' first letters in a lower-cased copy of the text
+with its Latin marks folded (C loops, not a Python loop over every word) finds the few
+candidate words, and only those are
 stemmed and compared as the engine compares them (``key``). Latin diacritics are
 folded for the comparison (a search for "Kwasniewski" finds and marks "Kwaśniewski"),
 CJK words are found inside longer runs of characters, and every offset is a character
@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from opis.search.base import STOPWORDS, Key
+from opis.search.base import STOPWORDS, Key, marked_html, notes_snippet, unit_spans
 from opis.search.languages import has_cjk
 from opis.search.query import Node, positive_units
 
@@ -53,25 +53,28 @@ def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
-def _letters_with_marks() -> dict[str, str]:
-    """Each ASCII letter -> the Latin letters with marks that fold to it ("s" -> "śšşș…"),
-    so that a pattern finds them without folding every text first (which took longer
-    than the rest of the search)."""
-    out: dict[str, str] = {}
-    for cp in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
-        ch = chr(cp)
-        base = fold(ch)
-        if base != ch and base.isascii() and base.isalpha():
-            out[base.lower()] = out.get(base.lower(), "") + ch
-    return out
+# The Latin letters with marks that ``fold`` changes: in a text, few, so only they are
+# replaced (folding every character through a table took longer than the search).
+_LATIN_MARK = re.compile("[" + "".join(
+    ch for ch in map(chr, [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)])
+    if fold(ch) != ch) + "]")
+_WORD_REST = re.compile(r"\w*")
 
 
-_MARKED = _letters_with_marks()
-
-
-def _pattern_of(prefix: str) -> str:
-    """A folded prefix as a pattern that also matches it written with marks."""
-    return "".join(f"[{c}{_MARKED[c]}]" if c in _MARKED else re.escape(c) for c in prefix)
+def _searchable(text: str) -> str | None:
+    """``text`` lower-cased with Latin marks folded, of the same length (so its offsets
+    are the text's); None for the rare text whose lower case is longer ("İ")."""
+    low = text.lower()
+    if len(low) != len(text):
+        return None
+    if not _LATIN_MARK.search(low):
+        return low
+    pieces, last = [], 0
+    for m in _LATIN_MARK.finditer(low):
+        pieces += [low[last:m.start()], fold(m.group())]
+        last = m.end()
+    pieces.append(low[last:])
+    return "".join(pieces)
 
 
 class Finder:
@@ -90,7 +93,9 @@ class Finder:
                     if has_cjk(part):
                         self.cjk.append(part)
                         continue
-                    if part.casefold() in STOPWORDS:
+                    # A stop word is never marked alone, nor an initial ("A." of
+                    # "A. I. Mikoyan"): a phrase or name still marks them whole.
+                    if part.casefold() in STOPWORDS or len(part) < 2:
                         continue
                     if prefix and part == re.findall(r"\w+", word)[-1]:
                         self.prefixes.append(fold(part).casefold())
@@ -101,18 +106,42 @@ class Finder:
                         self.keys.add(k)
                         starts.add(fold(k)[:PREFIX])
                         starts.add(fold(part).casefold()[:PREFIX])
-        alternatives = [r"\b" + _pattern_of(s) + r"\w*" for s in sorted(starts, key=len) if s]
-        alternatives += [re.escape(w) for w in sorted(set(self.cjk), key=len, reverse=True)]
-        self.pattern = re.compile("|".join(alternatives), re.IGNORECASE) if alternatives \
-            else None
+        self.starts = sorted((s for s in starts if s), key=len, reverse=True)
+        self.cjk = sorted(set(self.cjk), key=len, reverse=True)
+
+    def _candidates(self, text: str) -> Iterable[tuple[int, int]]:
+        """Where a query word may stand: each word of the text beginning with one of
+        the starts, found by ``str.find`` in a lower-cased, folded copy (several times
+        faster than a case-insensitive regular expression over the text), and each CJK
+        word wherever it stands inside a run."""
+        low = _searchable(text)
+        if low is None:  # lower case changed the length: a slower, exact way
+            pattern = "|".join(r"\b" + re.escape(s) + r"\w*" for s in self.starts)
+            if pattern:
+                yield from (m.span() for m in re.finditer(pattern, fold(text), re.IGNORECASE))
+        else:
+            seen: set[int] = set()
+            for start in self.starts:
+                i = low.find(start)
+                while i >= 0:
+                    if (i == 0 or not (low[i - 1].isalnum() or low[i - 1] == "_")) \
+                            and i not in seen:
+                        seen.add(i)
+                        end = _WORD_REST.match(low, i + len(start))
+                        yield i, end.end() if end else i + len(start)
+                    i = low.find(start, i + 1)
+        for word in self.cjk:
+            i = text.find(word)
+            while i >= 0:
+                yield i, i + len(word)
+                i = text.find(word, i + len(word))
 
     def hits(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, what matched) of each query word in ``text``, in order."""
-        if self.pattern is None or not text:
+        if not text or not (self.starts or self.cjk):
             return []
         out = []
-        for m in self.pattern.finditer(text):
-            a, b = m.span()
+        for a, b in self._candidates(text):
             word = text[a:b]
             if has_cjk(word):
                 out.append((a, b, word))
@@ -125,6 +154,7 @@ class Finder:
                 p = next((p for p in self.prefixes if low.startswith(p)), None)
                 if p is not None:
                     out.append((a, b, p + "*"))
+        out.sort()
         return out
 
     def fragment(self, text: str) -> tuple[str, list[tuple[int, int]]] | None:
@@ -167,8 +197,15 @@ def _cut_after(text: str, at: int) -> int:
     return space if space > 0 else at
 
 
-def fragments(texts: Iterable[str], node: Node | None, key: Key
-              ) -> list[tuple[str, list[tuple[int, int]]] | None]:
-    """``Finder.fragment`` of each text, for one query."""
-    finder = Finder(node, key)
-    return [finder.fragment(t) for t in texts]
+def snippet_html(finder: Finder, node: Node | None, text: str, notes: str,
+                 summary: str) -> str:
+    """A hit's snippet as both engines show it: the window of its text with the most
+    query words, marked as units (a phrase, a name); from its notes, said to be from
+    there, when only they hold the words; else the opening of its summary (or text)."""
+    found = finder.fragment(text)
+    if found:
+        return marked_html(found[0], unit_spans(*found, node, finder.key))
+    found = finder.fragment(notes)
+    if found:  # found only in a footnote or source note: say so
+        return notes_snippet(marked_html(found[0], unit_spans(*found, node, finder.key)))
+    return marked_html((summary or text or "")[:SIZE], [])

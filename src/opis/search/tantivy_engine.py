@@ -28,27 +28,23 @@ from opis.search.base import (
     SearchRequest,
     SearchResult,
     about,
-    char_spans,
     clamp_window,
     day_number,
-    marked_html,
     meta_text,
-    notes_snippet,
     notes_text,
     repository_of,
     sample_bucket,
     typo_distance,
-    unit_spans,
 )
 from opis.search.languages import language_texts
-from opis.search.query import Node, positive_terms
+from opis.search.query import Node
+from opis.search.snippets import Finder, snippet_html
 from opis.search.tantivy_query import (
     FOLD,
     KEYWORD_FIELDS,
     WORD,
     build_schema,
     compile_query,
-    quoted,
     register_analyzers,
     snippet_key,
 )
@@ -294,35 +290,12 @@ class TantivyEngine:
             kwargs["order_by_field"] = "date_start"
             kwargs["order"] = tantivy.Order.Asc if request.sort == "date" else tantivy.Order.Desc
         result = searcher.search(query, **kwargs)
-        snippets = None
-        highlight = self._highlight_query(node)
-        if highlight is not None:
-            snippets = tantivy.SnippetGenerator.create(searcher, highlight, self.schema, "text")
-            snippets.set_max_num_chars(240)
-            notes_query = self._highlight_query(node, "notes") or highlight  # same words
-            in_notes = tantivy.SnippetGenerator.create(searcher, notes_query, self.schema,
-                                                       "notes")
-            in_notes.set_max_num_chars(240)
+        finder = Finder(node, snippet_key)  # search/snippets.py: the engines' one way
         hits = []
         for score, address in result.hits if limit else []:
             doc = searcher.doc(address)
-            snippet = ""
-            if snippets is not None:
-                sn = snippets.snippet_from_doc(doc)
-                frag = sn.fragment()
-                if frag:
-                    words = char_spans(frag, [(h.start, h.end) for h in sn.highlighted()])
-                    snippet = marked_html(frag, unit_spans(frag, words, node, snippet_key))
-                else:  # found only in a footnote or source note: say so
-                    sn = in_notes.snippet_from_doc(doc)
-                    frag = sn.fragment()
-                    if frag:
-                        words = char_spans(frag, [(h.start, h.end) for h in sn.highlighted()])
-                        snippet = notes_snippet(marked_html(frag, unit_spans(frag, words, node,
-                                                                             snippet_key)))
-            if not snippet:
-                summary = (doc.get_first("summary") or doc.get_first("text") or "")[:240]
-                snippet = marked_html(summary, [])
+            snippet = snippet_html(finder, node, doc.get_first("text") or "",
+                                   doc.get_first("notes") or "", doc.get_first("summary") or "")
             hits.append(Hit(id=_stored_id(doc), score=float(score),
                             title=doc.get_first("title") or "", date=doc.get_first("date") or None,
                             snippet=snippet))
@@ -369,17 +342,6 @@ class TantivyEngine:
         result = searcher.search(tantivy.Query.boolean_query(clauses), limit, count=False)
         return [(_stored_id(searcher.doc(address)), float(score), weights)
                 for score, address in result.hits]
-
-    def _highlight_query(self, node: Node | None, field: str = "text") -> tantivy.Query | None:
-        """The words worth marking in a snippet: every positive word of two letters or
-        more (initials of name variants, like the "A." of "A. I. Mikoyan", are not)."""
-        words = sorted({w for w in positive_terms(node) for w in w.replace("-", " ").split()
-                        if len(w) > 1})
-        if not words:
-            return None
-        q, _errors = self.index.parse_query_lenient(
-            " ".join(quoted(w) for w in words), [field])
-        return q
 
     def _facets(self, searcher: tantivy.Searcher, query: tantivy.Query,
                 request: SearchRequest, total: int) -> tuple[dict, float | None]:
