@@ -142,3 +142,31 @@ def test_pages_of_three_add_up_to_the_whole_list(ranked, query):
         pages += [h.id for h in result.hits]
     assert pages == [h.id for h in whole.hits]
     assert len(pages) == whole.total
+
+
+def test_a_phrase_is_ranked_by_its_words_and_found_only_where_it_stands(pg_ok):
+    """A page is ranked inside the index by the query's words (ranking by the phrase
+    itself made RUM check it in every candidate first), but only documents where the
+    phrase stands are hits: the one that says it three times comes first, and the one
+    with the words apart is not found at all."""
+    from opis.model import Record
+
+    with pg_schema(pg_ok) as url:
+        archive = Archive(url)
+        try:
+            archive.put([
+                Record("once", "Planning", "The “five-year plan” of Kwaśniewski’s "
+                       "ministry was read in Пхеньян.", date="1957"),
+                Record("thrice", "Planning again", "The five-year plan, then the five-year "
+                       "plan again, and a third five-year plan (平壤).", date="1958"),
+                Record("apart", "Words apart", "Five delegates spoke; a year later the plan "
+                       "for the harvest was five pages long.", date="1959"),
+            ])
+            for query in ('"five-year plan"', '"Five-Year Plan"'):
+                result = archive.search(SearchRequest(query=query)).result
+                assert [h.id for h in result.hits] == ["thrice", "once"], query
+                assert result.total == 2
+                assert result.hits[0].score > result.hits[1].score > 0
+                assert "<mark>five-year plan</mark>" in result.hits[0].snippet.lower()
+        finally:
+            archive.close()

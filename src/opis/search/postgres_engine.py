@@ -34,7 +34,7 @@ from opis.search.base import (
 from opis.search.languages import cjk_bigrams, has_cjk, language_texts
 from opis.search.names import fold_marks
 from opis.search.postgres_filters import facet_lists, filters
-from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term
+from opis.search.query import And, Name, Node, Not, Or, Phrase, Prefix, Term, positive_terms
 from opis.search.snippets import Finder, snippet_html
 from opis.search.tantivy_query import snippet_key
 
@@ -137,6 +137,41 @@ def compile_tsquery(node: Node, params: dict[str, str], linked: bool = True) -> 
                       for eid in node.entities]
         return "(" + " || ".join(parts) + ")"
     raise TypeError(node)
+
+
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]+")
+
+
+def _has_prefix(node: Node) -> bool:
+    if isinstance(node, Prefix):
+        return True
+    if isinstance(node, And | Or):
+        return any(_has_prefix(i) for i in node.items)
+    if isinstance(node, Name):
+        return any(_has_prefix(i) for i in (node.exact, *node.variants))
+    return False
+
+
+def ranking_words(node: Node, params: dict[str, str]) -> str | None:
+    """What a page is ranked by inside the RUM index: any of the query's words, one
+    lexeme each, while the WHERE still asks for its phrases and names. Ranked by the
+    phrases themselves, RUM checked every phrase of every candidate before the first
+    row came out: a name written 24 ways found in 785 of 10,000 documents took 91 ms,
+    ranked by its words 24 ms. Only for Latin-script words (other scripts are matched
+    through other configurations and CJK bigrams) and without prefixes; None: rank by
+    the query itself."""
+    if _has_prefix(node):
+        return None
+    words = sorted({w for term in positive_terms(node)
+                    for w in re.findall(r"[^\W\d_]+", term)})
+    if not words or not all(_LATIN.fullmatch(w) for w in words):
+        return None
+    parts = []
+    for w in words:
+        name = f"q{len(params)}"
+        params[name] = w
+        parts.append(f"plainto_tsquery('{CONFIG}', :{name})")
+    return "(" + " || ".join(parts) + ")"
 
 
 class PostgresEngine:
@@ -296,14 +331,15 @@ class PostgresEngine:
                         score=0.0 if math.isinf(r.d) else 1.0 / r.d) for r in page]
 
         offset, limit = params["offset"], params["limit"]
+        words = ranking_words(node, params)
         if not literal:
-            return ranked(cond, match, offset, limit)
+            return ranked(cond, words or match, offset, limit)
         # A name the authority links: the documents that write one of its spellings
         # first, in rank order; then those found only through the link.
-        first = ranked(f"s.tsv @@ {literal} AND {cond}", literal, 0, offset + limit)
+        first = ranked(f"s.tsv @@ {literal} AND {cond}", words or literal, 0, offset + limit)
         if len(first) == offset + limit:
             return first[offset:]
-        rest = ranked(f"NOT s.tsv @@ {literal} AND {cond}", match,
+        rest = ranked(f"NOT s.tsv @@ {literal} AND {cond}", words or match,
                       max(0, offset - len(first)), offset + limit - max(len(first), offset))
         return [*first[offset:], *rest]
 
