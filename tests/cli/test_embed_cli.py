@@ -1,4 +1,5 @@
-"""``opis embed``: what it prints, and a run killed with SIGKILL finished by the next."""
+"""``opis embed``: what it prints, a run killed with SIGKILL finished by the next, and
+two runs at once."""
 
 from __future__ import annotations
 
@@ -65,3 +66,29 @@ def test_a_bad_model_setting_is_a_message_not_a_traceback(tmp_path):
     assert proc.returncode == 2
     assert "OPIS_EMBEDDER" in errors and "no_such_factory" in errors
     assert "Traceback" not in errors
+
+
+def test_two_runs_at_once_embed_each_record_once(tmp_path):
+    """Two ``opis embed`` started together (a cron job and a curator): both finish, each
+    record's passages are stored once, whichever run wrote them, and a third run finds
+    nothing left to do."""
+    db = tmp_path / "a.db"
+    archive = Archive(str(db))
+    archive.put([record(f"r{i:02}", f"Запись {i} — 기록 {i} — 记录 {i}",
+                        [f"Paragraph {i} about Pyongyang’s plenum, Müller’s “report”."])
+                 for i in range(12)])
+    archive.close()
+    runs = [run_embed(db, "slow_hashing", "--batch", "2") for _ in range(2)]
+    outs = [run.communicate(timeout=180) for run in runs]
+    for run, (out, errors) in zip(runs, outs, strict=True):
+        assert run.returncode == 0, errors
+        assert "index holds 24 passages" in out, out
+    assert embedded(db) == 12
+    with sqlite3.connect(db, timeout=30) as conn:
+        rows = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+        distinct = conn.execute("SELECT count(*) FROM (SELECT DISTINCT record_id, kind, "
+                                "digest FROM passages)").fetchone()[0]
+    assert rows == distinct == 24  # two passages a record, none twice
+    again = run_embed(db, "hashing")
+    out, _ = again.communicate(timeout=120)
+    assert "embedded 0 passages of 0 records" in out and "index holds 24 passages" in out

@@ -173,6 +173,7 @@ def _embed(model: Embedder, plans: list[_Plan]) -> None:
 
 def _write(session, model: Embedder, plans: list[_Plan],  # noqa: ANN001 - a Session
            report: EmbedReport) -> None:
+    store.take_write_turn(session)  # another run may be writing these records right now
     now = record_store.current_hashes(session, [p.record_id for p in plans])
     fresh = store.stored_passages(session, [p.record_id for p in plans])
     for plan in plans:

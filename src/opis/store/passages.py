@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from opis.store.passage_tables import EmbeddedRow, PassageLogRow, PassageRow
@@ -82,6 +82,24 @@ def stored_passages(session: Session, record_ids: Iterable[str]) -> dict[str, li
     for row in session.execute(stmt):
         out[row.record_id].append(StoredPassage(*row))
     return out
+
+
+# One embedding writer at a time per archive schema (PostgreSQL).
+_EMBED_LOCK = text("SELECT pg_advisory_xact_lock(1869640044, hashtext(current_schema()))")
+
+
+def take_write_turn(session: Session) -> None:
+    """Wait for any other ``opis embed`` writing passages, and hold the turn until this
+    transaction ends, so that what it reads next (which passages a record has) stays
+    true until it writes. Without it, two runs at once both saw a record unembedded and
+    both stored its passages. On SQLite the driver begins a transaction only at the
+    first write, so a write is what takes the turn: a no-op UPDATE, which takes the
+    database's write lock before anything is read."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_EMBED_LOCK)
+    else:
+        session.execute(update(EmbeddedRow).where(EmbeddedRow.record_id.is_(None))
+                        .values(model=EmbeddedRow.model))
 
 
 def replace_passages(session: Session, record_id: str, content_hash: str, model: str,
