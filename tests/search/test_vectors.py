@@ -198,3 +198,34 @@ def test_new_passage_rules_recut_every_record_but_keep_unchanged_vectors(archive
     report = embed_archive(archive.db, model)
     assert report.records == 3 and report.embedded == 0 and report.kept > 0
     assert model.calls == []
+
+
+def test_the_change_log_is_compacted_and_a_process_behind_it_rebuilds(archive, monkeypatch):
+    """After a run the log keeps only its newest entries; a worker whose index reflects
+    less than what was dropped rebuilds from the table and finds every record, old and
+    new, in every script."""
+    import opis.services.embedding as embedding
+    from opis.store import passages as passage_store
+
+    model = HashingEmbedder()
+    monkeypatch.setattr(embedding, "LOG_KEEP", 1)
+    embed_archive(archive.db, model)
+    worker = semantic_search(archive.db, model)  # a web worker, synced now
+    with archive.db.sessions() as session:
+        before = worker.index(session, fresh=True).seq
+        assert [e[0] for e in passage_store.log_since(session, 0)] == [before]  # one kept
+        assert passage_store.compacted_through(session) == before - 1
+    archive.put([record("seoul", "서울에서 온 전보 — Telegram from Seoul",
+                        ["The “harvest” in Kyŏnggi was poor; Müller’s note agrees."])])
+    embed_archive(archive.db, model)
+    with archive.db.sessions() as session:
+        assert len(passage_store.log_since(session, 0)) == 1
+        assert passage_store.compacted_through(session) > before  # the worker's seq is gone
+        index = worker.index(session, fresh=True)
+        assert index.seq > before and len(index) == passage_store.count_passages(session)
+    assert found(archive, "harvest in Kyŏnggi Müller", model, search=worker)[0] == "seoul"
+    assert found(archive, "서울에서 온 전보", model, search=worker)[0] == "seoul"
+    assert found(archive, "Jelzin Baden-Baden", model, search=worker)[0] == "bonn"
+    assert found(archive, "Пленум ЦК ТПК Пак Чхан Ока", model, search=worker)[0] == "pyongyang"
+    later = semantic_search(archive.db, model)  # a process started afterwards
+    assert found(archive, "서울에서 온 전보", model, search=later)[0] == "seoul"

@@ -148,6 +148,8 @@ class VectorIndex:
         return self._catch_up(session)
 
     def _catch_up(self, session: Session) -> int:
+        if self.seq < store.compacted_through(session):
+            return self.rebuild(session)  # what it would replay was compacted away
         tail = store.log_since(session, self.seq)
         if not tail:
             return 0

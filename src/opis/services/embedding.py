@@ -32,6 +32,10 @@ from opis.store import records as record_store
 from opis.store.db import Database
 
 BATCH_RECORDS = 16
+# Change-log entries kept after a run: a process that fell further behind than this
+# (down for a long embedding run) rebuilds its index from the table instead of
+# replaying; the rest of the log, one row per passage ever added or removed, goes.
+LOG_KEEP = 50_000
 log = logging.getLogger("opis.embed")
 
 
@@ -127,6 +131,8 @@ def embed_archive(db: Database, embedder: Embedder | None = None, *,
     with db.primary_sessions() as session:
         index = search.index(session, fresh=True)
     index.save()
+    with db.transaction() as session:  # the snapshot just saved holds what it drops
+        store.compact_log(session, LOG_KEEP)
     report.indexed = len(index)
     report.seconds = time.perf_counter() - started
     report.cpu_seconds = time.process_time() - cpu

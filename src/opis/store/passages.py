@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from opis.store.account_tables import SettingRow
 from opis.store.passage_tables import EmbeddedRow, PassageLogRow, PassageRow
 from opis.store.tables import RecordRow
 
@@ -148,6 +149,35 @@ def forget_record(session: Session, record_id: str) -> int:
 
 def last_seq(session: Session) -> int:
     return session.scalar(select(func.max(PassageLogRow.seq))) or 0
+
+
+_COMPACTED = "passage_log.compacted_through"
+
+
+def compacted_through(session: Session) -> int:
+    """The last ``seq`` compaction removed from the log (0: nothing ever was): a process
+    whose index reflects less than this cannot catch up from the log and rebuilds."""
+    row = session.get(SettingRow, _COMPACTED)
+    try:
+        return int(row.value) if row else 0
+    except ValueError:
+        return 0
+
+
+def compact_log(session: Session, keep: int) -> int:
+    """Drop all but the newest ``keep`` entries of the change log, which otherwise grows
+    by every passage ever added or removed; returns how many went. Written with the
+    mark ``compacted_through`` in one transaction."""
+    cutoff = last_seq(session) - keep
+    if cutoff <= compacted_through(session):
+        return 0
+    gone = session.execute(delete(PassageLogRow).where(PassageLogRow.seq <= cutoff))
+    row = session.get(SettingRow, _COMPACTED)
+    if row is None:
+        session.add(SettingRow(key=_COMPACTED, value=str(cutoff)))
+    else:
+        row.value = str(cutoff)
+    return int(getattr(gone, "rowcount", 0) or 0)
 
 
 def log_entry(session: Session, seq: int) -> int | None:
