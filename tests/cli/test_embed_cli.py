@@ -35,13 +35,19 @@ def embedded(db: Path) -> int:
             return 0
 
 
-def test_a_killed_run_is_finished_by_the_next(tmp_path):
-    db = tmp_path / "a.db"
+def twelve_records(folder: Path) -> Path:
+    """An archive of twelve records in three scripts, two passages each."""
+    db = folder / "a.db"
     archive = Archive(str(db))
     archive.put([record(f"r{i:02}", f"Запись {i} — 기록 {i} — 记录 {i}",
-                        [f"Paragraph {i} about Pyongyang’s plenum, Müller’s report."])
+                        [f"Paragraph {i} about Pyongyang’s plenum, Müller’s “report”."])
                  for i in range(12)])
     archive.close()
+    return db
+
+
+def test_a_killed_run_is_finished_by_the_next(tmp_path):
+    db = twelve_records(tmp_path)
     proc = run_embed(db, "slow_hashing", "--batch", "2")
     deadline = time.monotonic() + 60
     while embedded(db) < 2 and time.monotonic() < deadline:
@@ -72,12 +78,7 @@ def test_two_runs_at_once_embed_each_record_once(tmp_path):
     """Two ``opis embed`` started together (a cron job and a curator): both finish, each
     record's passages are stored once, whichever run wrote them, and a third run finds
     nothing left to do."""
-    db = tmp_path / "a.db"
-    archive = Archive(str(db))
-    archive.put([record(f"r{i:02}", f"Запись {i} — 기록 {i} — 记录 {i}",
-                        [f"Paragraph {i} about Pyongyang’s plenum, Müller’s “report”."])
-                 for i in range(12)])
-    archive.close()
+    db = twelve_records(tmp_path)
     runs = [run_embed(db, "slow_hashing", "--batch", "2") for _ in range(2)]
     outs = [run.communicate(timeout=180) for run in runs]
     for run, (out, errors) in zip(runs, outs, strict=True):

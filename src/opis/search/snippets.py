@@ -5,8 +5,8 @@ Why: PostgreSQL's ``ts_headline`` parses the whole text it is given, 1.3 ms for 
 characters, so twenty hits cost 25–40 ms a results page whatever the archive's size.
 Here ``str.find`` of the query words' first letters in a lower-cased copy of the text
 with its Latin marks folded (C loops, not a Python loop over every word) finds the few
-candidate words, and only those are
-stemmed and compared as the engine compares them (``key``). Latin diacritics are
+candidate words, and only those are stemmed and compared as the engine compares them
+(``key``). Latin diacritics are
 folded for the comparison (a search for "Kwasniewski" finds and marks "Kwaśniewski"),
 CJK words are found inside longer runs of characters, and every offset is a character
 offset into the text as stored.
@@ -15,32 +15,30 @@ offset into the text as stored.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
 from opis.search.base import STOPWORDS, Key, marked_html, notes_snippet, unit_spans
 from opis.search.languages import has_cjk
+from opis.search.names import fold_marks
 from opis.search.query import Node, positive_units
 
 PREFIX = 4  # letters of a word's key that pick its candidates in the text
 SIZE = 240  # characters of a snippet, as the embedded engine's
 LEAD = 40  # characters of context before the first word of the window
-# Letters Unicode does not decompose that ASCII folding still maps to one letter.
+# Letters Unicode does not decompose that both indexes still fold to one letter
+# (Tantivy's ASCII folding, PostgreSQL's unaccent); the rest as the query side folds
+# them (``fold_marks``: Latin marks, ё as е).
 _NO_DECOMPOSITION = {"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i",
                      "ħ": "h", "Ħ": "H", "ŧ": "t", "Ŧ": "T"}
 
 
 class _Fold(dict):
-    """``str.translate`` table that folds a Latin letter with marks to its base letter,
-    one character for one, so offsets into the folded text are offsets into the text."""
+    """``str.translate`` table of ``fold_marks`` and the letters above, one character
+    for one, so offsets into the folded text are offsets into the text."""
 
     def __missing__(self, ordinal: int) -> str:
         ch = chr(ordinal)
-        base = _NO_DECOMPOSITION.get(ch)
-        if base is None:
-            parts = unicodedata.normalize("NFD", ch)
-            base = parts[0] if len(parts) > 1 and parts[0].isascii() and all(
-                unicodedata.combining(p) for p in parts[1:]) else ch
+        base = _NO_DECOMPOSITION.get(ch) or fold_marks(ch)
         self[ordinal] = base
         return base
 
@@ -49,14 +47,14 @@ _FOLD = _Fold()
 
 
 def fold(text: str) -> str:
-    """``text`` with Latin diacritics folded, of the same length."""
+    """``text`` with Latin diacritics folded (and ё as е), of the same length."""
     return text.translate(_FOLD)
 
 
 # The Latin letters with marks that ``fold`` changes: in a text, few, so only they are
 # replaced (folding every character through a table took longer than the search).
 _LATIN_MARK = re.compile("[" + "".join(
-    ch for ch in map(chr, [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)])
+    ch for ch in map(chr, [*range(0xC0, 0x250), *range(0x1E00, 0x1F00), 0x401, 0x451])
     if fold(ch) != ch) + "]")
 _WORD_REST = re.compile(r"\w*")
 
@@ -88,8 +86,8 @@ class Finder:
         starts: set[str] = set()
         for unit in positive_units(node):
             for word in unit:
-                prefix = word.endswith("*")
-                for part in re.findall(r"\w+", word):
+                parts = re.findall(r"\w+", word)
+                for n, part in enumerate(parts):
                     if has_cjk(part):
                         self.cjk.append(part)
                         continue
@@ -97,7 +95,7 @@ class Finder:
                     # "A. I. Mikoyan"): a phrase or name still marks them whole.
                     if part.casefold() in STOPWORDS or len(part) < 2:
                         continue
-                    if prefix and part == re.findall(r"\w+", word)[-1]:
+                    if word.endswith("*") and n == len(parts) - 1:
                         self.prefixes.append(fold(part).casefold())
                         starts.add(fold(part).casefold()[:PREFIX])
                         continue
